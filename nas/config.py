@@ -1,0 +1,88 @@
+"""`SearchConfig`: everything one search needs, validated once, stored with the run so `--resume` can reuse it."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nas.estimator import TrainingRecipe
+
+SCHEDULERS = ("fifo",)
+OBJECTIVES = ("accuracy",)
+
+# Defaults sized so the default search finishes in about 5 minutes on 2 CPU cores (README, "Figures").
+DEFAULT_TRIALS = 12
+DEFAULT_EPOCHS = 2
+DEFAULT_TRAIN_SUBSET = 8000
+DEFAULT_FINAL_EPOCHS = 3
+DEFAULT_TOP_K = 1
+VALIDATION_SIZE = 5000
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    space: str = "cnn"
+    strategy: str = "random"
+    dataset: str = "mnist"
+    data_path: str | None = None
+    trials: int = DEFAULT_TRIALS
+    time_budget_s: float | None = None  # wall-clock limit of the search phase; final training comes after
+    epochs: int = DEFAULT_EPOCHS
+    train_subset: int | None = DEFAULT_TRAIN_SUBSET  # None: the whole training split
+    final_epochs: int = DEFAULT_FINAL_EPOCHS
+    top_k: int = DEFAULT_TOP_K
+    objective: str = "accuracy"
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0
+    concurrency: int | None = None  # None: as many trials as the cluster's resources allow
+    scheduler: str = "fifo"
+    address: str | None = None
+    output: str = "nas-runs"
+    seed: int = 0
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    batch_size: int = 128
+
+    def __post_init__(self) -> None:
+        for name in ("trials", "epochs", "final_epochs", "batch_size"):
+            _expect(getattr(self, name) >= 1, f"Expected {name} >= 1. Received: {getattr(self, name)}")
+        _expect(self.top_k >= 0, f"Expected top_k >= 0. Received: {self.top_k}")
+        _expect(self.train_subset is None or self.train_subset >= 1,
+                f"Expected train_subset >= 1. Received: {self.train_subset}")
+        _expect(self.time_budget_s is None or self.time_budget_s > 0,
+                f"Expected time_budget_s > 0. Received: {self.time_budget_s}")
+        _expect(self.cpus_per_trial > 0, f"Expected cpus_per_trial > 0. Received: {self.cpus_per_trial}")
+        _expect(self.gpus_per_trial >= 0, f"Expected gpus_per_trial >= 0. Received: {self.gpus_per_trial}")
+        _expect(self.concurrency is None or self.concurrency >= 1,
+                f"Expected concurrency >= 1. Received: {self.concurrency}")
+        _expect(self.scheduler in SCHEDULERS, f"Expected scheduler in {SCHEDULERS}. Received: {self.scheduler!r}")
+        _expect(self.objective in OBJECTIVES, f"Expected objective in {OBJECTIVES}. Received: {self.objective!r}")
+        self.trial_recipe  # validates optimizer and learning rate
+
+    @property
+    def trial_recipe(self) -> TrainingRecipe:
+        """How each search trial trains (cheap: few epochs on the training subset)."""
+        return TrainingRecipe(self.optimizer, self.learning_rate, self.batch_size, self.epochs)
+
+    @property
+    def final_recipe(self) -> TrainingRecipe:
+        """How the top-k architectures are retrained on the full training set before the test."""
+        return dataclasses.replace(self.trial_recipe, epochs=self.final_epochs)
+
+    @property
+    def output_path(self) -> Path:
+        return Path(self.output).resolve()
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> SearchConfig:
+        known = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{name: value for name, value in values.items() if name in known})
+
+
+def _expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)

@@ -1,0 +1,150 @@
+"""One search from start to end: data, strategy, trials on Ray, final training of the top-k, all in the store.
+
+Selection uses validation accuracy only; the test set is loaded for the final training of the winners alone
+and never reaches a strategy or a search trial.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Protocol
+
+from nas.cli_common import UsageError
+from nas.config import VALIDATION_SIZE, SearchConfig
+from nas.datasets import Dataset, load_dataset
+from nas.references import references_of_space
+from results import ResultStore, RunRecord, RunStatus, TrialRecord, TrialStatus
+from search_spaces import get_space
+from strategies import Strategy, get_strategy
+
+logger = logging.getLogger(__name__)
+
+
+class ExperimentObserver(Protocol):
+    def trial_started(self, record: TrialRecord) -> None: ...
+
+    def trial_finished(self, record: TrialRecord) -> None: ...
+
+    def final_training_started(self, winners: list[TrialRecord], epochs: int) -> None: ...
+
+    def final_training_finished(self, record: TrialRecord) -> None: ...
+
+
+@dataclass(frozen=True)
+class SearchSummary:
+    run: str
+    trials_completed: int
+    trials_failed: int
+    trials_stopped: int
+    wall_seconds: float
+    best: TrialRecord | None  # highest validation accuracy; its test accuracy if it was final-trained
+
+
+def run_search(config: SearchConfig, store: ResultStore, name: str | None = None, resume: bool = False,
+               observer: ExperimentObserver | None = None) -> SearchSummary:
+    """Run (or with `resume`, continue) the search `name`, recording everything in `store`."""
+    start = time.perf_counter()
+    space = get_space(config.space)
+    strategy = get_strategy(config.strategy, space, seed=config.seed)
+    dataset = load_dataset(config.dataset, config.data_path, validation_size=VALIDATION_SIZE, seed=config.seed)
+    if resume:
+        run = stored_run(store, name)
+        if run.strategy_state:
+            strategy.load_state_dict(run.strategy_state)
+        strategy.reissue_outstanding()
+        finished = [trial for trial in store.trials(run.name) if trial.status is not TrialStatus.RUNNING]
+        remaining = config.trials - len(finished)
+    else:
+        run = RunRecord(name=name or _default_name(config), space=config.space, strategy=config.strategy,
+                        dataset=dataset.name, status=RunStatus.RUNNING, config=config.to_dict(),
+                        created_at=_now())
+        store.create_run(run)
+        strategy.enqueue(reference.arch for reference in references_of_space(config.space))
+        remaining = config.trials
+    store.update_run(run.name, status=RunStatus.RUNNING, strategy_state=strategy.state_dict())
+
+    from nas import runner  # imports Ray: only once a search really starts
+
+    started_ray = runner.start_ray(config)
+    try:
+        if remaining > 0:
+            runner.run_trials(config, run.name, strategy, _search_data(dataset, config), store, observer,
+                              trials=remaining)
+        _final_training(config, store, run.name, strategy, dataset, observer)
+        store.update_run(run.name, status=RunStatus.COMPLETED, finished_at=_now())
+    except KeyboardInterrupt:
+        store.update_run(run.name, status=RunStatus.INTERRUPTED, finished_at=_now())
+        raise
+    except Exception:
+        store.update_run(run.name, status=RunStatus.FAILED, finished_at=_now())
+        raise
+    finally:
+        if started_ray:
+            runner.stop_ray()
+    return _summary(store, run.name, time.perf_counter() - start)
+
+
+def ranked_trials(trials: list[TrialRecord]) -> list[TrialRecord]:
+    """Scored trials, best validation accuracy first (ties: fewer parameters first)."""
+    scored = [trial for trial in trials if trial.validation_accuracy is not None
+              and trial.status in (TrialStatus.COMPLETED, TrialStatus.STOPPED)]
+    return sorted(scored, key=lambda trial: (-trial.validation_accuracy, trial.params or 0, trial.number))
+
+
+def _final_training(config: SearchConfig, store: ResultStore, run: str, strategy: Strategy, dataset: Dataset,
+                    observer: ExperimentObserver | None) -> None:
+    winners = [trial for trial in ranked_trials(store.trials(run))[:config.top_k] if trial.test_accuracy is None]
+    if not winners:
+        return
+    if observer:
+        observer.final_training_started(winners, config.final_epochs)
+    from nas import runner
+
+    def record(evaluation) -> None:
+        store.set_test_accuracy(run, evaluation.trial, evaluation.test_accuracy)
+        if observer:
+            observer.final_training_finished(store.get_trial(run, evaluation.trial))
+
+    runner.run_final_trainings(config, strategy, dataset, winners, record)
+
+
+def _search_data(dataset: Dataset, config: SearchConfig) -> Dataset:
+    """What search trials may see: the training subset and the validation split, never the test set."""
+    data = dataset.training_subset(config.train_subset, seed=config.seed) if config.train_subset else dataset
+    return dataclasses.replace(data, x_test=data.x_test[:0], y_test=data.y_test[:0])
+
+
+def _summary(store: ResultStore, run: str, wall_seconds: float) -> SearchSummary:
+    trials = store.trials(run)
+    count = lambda status: sum(trial.status is status for trial in trials)  # noqa: E731
+    ranked = ranked_trials(trials)
+    return SearchSummary(run, count(TrialStatus.COMPLETED), count(TrialStatus.FAILED), count(TrialStatus.STOPPED),
+                         wall_seconds, ranked[0] if ranked else None)
+
+
+def resumed_config(store: ResultStore, name: str | None, overrides: dict) -> SearchConfig:
+    """The stored run's config with the settings a resume may change (where it runs, for how long)."""
+    allowed = {"trials", "time_budget_s", "address", "concurrency", "cpus_per_trial", "gpus_per_trial", "output"}
+    changed = {key: value for key, value in overrides.items() if key in allowed}
+    return SearchConfig.from_dict({**stored_run(store, name).config, **changed})
+
+
+def stored_run(store: ResultStore, name: str | None) -> RunRecord:
+    if not name:
+        raise UsageError("--resume needs the run to continue. Expected --name RUN with --resume")
+    run = store.get_run(name)
+    if run is None:
+        known = ", ".join(stored.name for stored in store.list_runs()[-5:]) or "none stored"
+        raise UsageError(f"Cannot resume run {name!r}: it is not in the store. Expected one of: {known}")
+    return run
+
+
+def _default_name(config: SearchConfig) -> str:
+    return f"{config.space}-{config.strategy}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)

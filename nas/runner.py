@@ -1,0 +1,202 @@
+"""The Ray Tune side of a search: the only module that imports Ray.
+
+Ray Tune does the scheduling: a `tune.Tuner` runs the trials, asks our strategy for architectures through
+`StrategySearcher` (Ray's `Searcher` interface, in the shape of Ray's own OptunaSearch adapter), limits how many
+run at once with Ray's `ConcurrencyLimiter`, and tells `TrialRecorder` (a Tune `Callback`) as trials start and
+end, which writes them to the store from the driver. The data reaches the workers once through Ray's object
+store (`tune.with_parameters`, `ray.put`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Protocol
+
+from nas.config import SearchConfig
+from nas.trial import FinalEvaluation, TrialSettings, run_final_training, run_search_trial
+from results import ResultStore, TrialRecord, TrialStatus
+from strategies import Strategy, Trial
+
+# Set before Ray Tune is imported. A failed trial reports an error instead of the metric; Tune would
+# otherwise refuse that result.
+os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
+import ray  # noqa: E402
+from ray import tune  # noqa: E402
+from ray.tune.search import ConcurrencyLimiter, Searcher  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+METRIC = "validation_accuracy"
+# Ray keeps unix sockets under its temp folder; their paths must stay under the OS limit of 107 bytes.
+_LONGEST_RAY_TEMP_DIR = 50
+
+
+class SearchObserver(Protocol):
+    """What the runner tells whoever displays progress (the CLI's progress bar, or nothing)."""
+
+    def trial_started(self, record: TrialRecord) -> None: ...
+
+    def trial_finished(self, record: TrialRecord) -> None: ...
+
+
+class StrategySearcher(Searcher):
+    """Ray `Searcher` over our ask/tell `Strategy`: suggest = ask, on_trial_complete = tell."""
+
+    def __init__(self, strategy: Strategy):
+        super().__init__(metric=METRIC, mode="max")
+        self.strategy = strategy
+        self._trials: dict[str, Trial] = {}  # Ray's trial id -> our trial
+
+    def suggest(self, trial_id: str) -> dict | str | None:
+        trial = self.strategy.ask()
+        if trial is None:
+            return Searcher.FINISHED
+        self._trials[trial_id] = trial
+        return {"trial": trial.id, "arch": trial.arch.to_dict()}
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        trial = self._trials.pop(trial_id, None)
+        if trial is None:
+            return
+        reward = None if error or not result or "error" in result else result.get(METRIC)
+        self.strategy.tell(trial, reward)
+
+
+class TrialRecorder(tune.Callback):
+    """Writes each trial to the store as it starts and ends (on the driver), and keeps the strategy's state."""
+
+    def __init__(self, store: ResultStore, run: str, strategy: Strategy, observer: SearchObserver | None):
+        self.store, self.run, self.strategy, self.observer = store, run, strategy, observer
+        self.records: dict[int, TrialRecord] = {}
+
+    def on_trial_start(self, iteration, trials, trial, **info) -> None:
+        arch = self.strategy.space.validate(trial.config["arch"])
+        record = TrialRecord(run=self.run, number=trial.config["trial"], status=TrialStatus.RUNNING,
+                             arch_key=arch.key, arch=arch.to_dict(), started_at=_now())
+        self._save(record)
+        if self.observer:
+            self.observer.trial_started(record)
+
+    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+        self._finish(trial.config["trial"], trial.last_result or {}, error=None)
+
+    def on_trial_error(self, iteration, trials, trial, **info) -> None:
+        self._finish(trial.config["trial"], trial.last_result or {}, error=_ray_error(trial))
+
+    def _finish(self, number: int, result: dict, error: str | None) -> None:
+        started = self.records.get(number)
+        if started is None or started.status is not TrialStatus.RUNNING:
+            return  # never started (cut by the time budget while pending), or already recorded
+        self._save(finished_record(started, result, error))
+        self.store.update_run(self.run, strategy_state=self.strategy.state_dict())
+        if self.observer:
+            self.observer.trial_finished(self.records[number])
+
+    def _save(self, record: TrialRecord) -> None:
+        self.records[record.number] = record
+        self.store.save_trial(record)
+
+
+def finished_record(started: TrialRecord, result: dict, error: str | None) -> TrialRecord:
+    """The trial's final row from its last reported result."""
+    error = error or result.get("error")
+    epochs = result.get("epoch")
+    if error:
+        status = TrialStatus.FAILED
+    elif epochs is not None and epochs >= result.get("epochs_planned", epochs):
+        status = TrialStatus.COMPLETED
+    else:  # stopped before its last epoch: by a scheduler or by the time budget
+        status = TrialStatus.STOPPED
+    return dataclasses.replace(
+        started, status=status, error=error, validation_accuracy=result.get(METRIC), params=result.get("params"),
+        flops=result.get("flops"), latency_ms=result.get("latency_ms"), train_seconds=result.get("train_seconds"),
+        epochs=epochs, node=result.get("node"), host=result.get("host"), finished_at=_now())
+
+
+def start_ray(config: SearchConfig) -> bool:
+    """Join `--address` or start a local Ray for this run; returns whether we started it (and must stop it)."""
+    if ray.is_initialized():
+        return False
+    quiet = dict(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    if config.address:
+        ray.init(address=config.address, **{k: v for k, v in quiet.items() if k != "include_dashboard"})
+        return True
+    ray.init(_temp_dir=ray_temp_dir(config.output_path), **quiet)
+    return True
+
+
+def ray_temp_dir(output: Path) -> str:
+    """Ray's session files go under the output folder, unless that path is too long for Ray's unix sockets."""
+    preferred = output / "ray-tmp"
+    if len(str(preferred)) <= _LONGEST_RAY_TEMP_DIR:
+        preferred.mkdir(parents=True, exist_ok=True)
+        return str(preferred)
+    logger.info("Output path too long for Ray's sockets; Ray's session files go to the system temp folder.")
+    return tempfile.mkdtemp(prefix="nas-ray-")
+
+
+def run_trials(config: SearchConfig, run: str, strategy: Strategy, search_data, store: ResultStore,
+               observer: SearchObserver | None = None, trials: int | None = None) -> dict[int, TrialRecord]:
+    """Run up to `trials` (default `config.trials`) search trials through Ray Tune; returns their records."""
+    settings = TrialSettings(strategy.space, config.trial_recipe, _threads(config), config.seed)
+    trainable = tune.with_resources(
+        tune.with_parameters(run_search_trial, data=search_data, settings=settings),
+        {"cpu": config.cpus_per_trial, "gpu": config.gpus_per_trial})
+    searcher: Searcher = StrategySearcher(strategy)
+    if config.concurrency:
+        searcher = ConcurrencyLimiter(searcher, max_concurrent=config.concurrency)
+    recorder = TrialRecorder(store, run, strategy, observer)
+    tuner = tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(search_alg=searcher, num_samples=trials or config.trials,
+                                    time_budget_s=config.time_budget_s, reuse_actors=True),
+        run_config=tune.RunConfig(name=run, storage_path=str(config.output_path / "ray_results"), verbose=0,
+                                  callbacks=[recorder], failure_config=tune.FailureConfig(max_failures=0)),
+    )
+    results = tuner.fit()
+    for result in results:  # trials the time budget cut off end without a completion callback
+        number = (result.config or {}).get("trial")
+        if number in recorder.records and recorder.records[number].status is TrialStatus.RUNNING:
+            error = None if result.metrics and METRIC in result.metrics else "stopped by the time budget"
+            recorder._save(finished_record(recorder.records[number], result.metrics or {}, error))
+    return recorder.records
+
+
+def run_final_trainings(config: SearchConfig, strategy: Strategy, dataset, winners: list[TrialRecord],
+                        on_done: Callable[[FinalEvaluation], None]) -> None:
+    """Retrain the winners in parallel on Ray workers, calling `on_done` as each gets its test accuracy."""
+    if not winners:
+        return
+    settings = TrialSettings(strategy.space, config.final_recipe, _threads(config), config.seed)
+    data_ref, settings_ref = ray.put(dataset), ray.put(settings)
+    remote = ray.remote(run_final_training).options(num_cpus=config.cpus_per_trial,
+                                                    num_gpus=config.gpus_per_trial)
+    pending = [remote.remote(winner.number, winner.arch, data_ref, settings_ref) for winner in winners]
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        on_done(ray.get(done[0]))
+
+
+def stop_ray() -> None:
+    ray.shutdown()
+
+
+def _threads(config: SearchConfig) -> int:
+    return max(1, int(config.cpus_per_trial))
+
+
+def _ray_error(trial) -> str:
+    error_file = getattr(trial, "error_file", None)
+    if error_file and Path(error_file).exists():
+        lines = [line for line in Path(error_file).read_text().splitlines() if line.strip()]
+        if lines:
+            return f"Ray reported the trial failed: {lines[-1][:400]}"
+    return "Ray reported the trial failed (its worker died or was killed)"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)

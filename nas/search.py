@@ -1,0 +1,124 @@
+"""`python -m nas.search`: search a space with a strategy on Ray Tune, store every trial, end with the leaderboard.
+
+Exit codes: 0 done, 1 the search itself failed, 2 bad input (one line on stderr), 130 interrupted.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Sequence
+
+from nas import cli_common as cli
+from nas.config import (DEFAULT_EPOCHS, DEFAULT_FINAL_EPOCHS, DEFAULT_TOP_K, DEFAULT_TRAIN_SUBSET, DEFAULT_TRIALS,
+                        SCHEDULERS, SearchConfig)
+from nas.datasets import DATASETS
+from search_spaces import SPACES
+from strategies import STRATEGIES
+
+PROG = "nas.search"
+
+
+def build_parser() -> cli.ArgumentParser:
+    parser = cli.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0].split(": ", 1)[1])
+    what = parser.add_argument_group("what to search")
+    what.add_argument("--space", choices=sorted(SPACES), default="cnn", help="search space (default: cnn)")
+    what.add_argument("--strategy", choices=sorted(STRATEGIES), default="random", help="default: random")
+    what.add_argument("--dataset", choices=DATASETS, default="mnist", help="default: mnist, bundled")
+    what.add_argument("--data", metavar="PATH.npz", help="any .npz in the keras layout (x_train, y_train, ...)")
+    budget = parser.add_argument_group("budget")
+    budget.add_argument("--trials", type=cli.positive_int, help=f"trials to run (default: {DEFAULT_TRIALS})")
+    budget.add_argument("--time-budget", type=cli.duration_seconds, metavar="DURATION",
+                        help="wall-clock limit of the search phase, e.g. 90s, 30m, 1h30m")
+    budget.add_argument("--epochs", type=cli.positive_int, help=f"epochs per trial (default: {DEFAULT_EPOCHS})")
+    budget.add_argument("--train-subset", type=cli.positive_int, metavar="N",
+                        help=f"train trials on N examples (default: {DEFAULT_TRAIN_SUBSET}; validation stays full)")
+    budget.add_argument("--final-epochs", type=cli.positive_int,
+                        help=f"epochs of the final training on the full training set (default: {DEFAULT_FINAL_EPOCHS})")
+    budget.add_argument("--top-k", type=cli.non_negative_int, metavar="K",
+                        help=f"architectures retrained and tested at the end; 0 skips it (default: {DEFAULT_TOP_K})")
+    budget.add_argument("--objective", choices=["accuracy"], default="accuracy", help="what trials maximise")
+    resources = parser.add_argument_group("resources")
+    resources.add_argument("--cpus-per-trial", type=cli.positive_float, metavar="C", help="default: 1")
+    resources.add_argument("--gpus-per-trial", type=cli.non_negative_float, metavar="G", help="default: 0")
+    resources.add_argument("--concurrency", type=cli.positive_int, metavar="K",
+                           help="trials at once (default: as many as the resources allow)")
+    resources.add_argument("--scheduler", choices=SCHEDULERS, default="fifo", help="trial scheduler")
+    resources.add_argument("--address", help="join this Ray cluster instead of starting a local Ray")
+    where = parser.add_argument_group("results")
+    where.add_argument("--storage", metavar="URL", help="SQLAlchemy URL of the result store "
+                                                         "(default: SQLite under --output)")
+    where.add_argument("--output", default=cli.DEFAULT_OUTPUT, metavar="DIR",
+                       help=f"folder for the store, Ray's files and reports (default: ./{cli.DEFAULT_OUTPUT})")
+    where.add_argument("--name", metavar="RUN", help="name of the run (default: SPACE-STRATEGY-TIME)")
+    where.add_argument("--resume", action="store_true", help="continue the stored run --name")
+    where.add_argument("--seed", type=cli.non_negative_int, help="default: 0")
+    where.add_argument("--json", action="store_true", help="print a JSON summary on stdout at the end")
+    return parser
+
+
+# Command-line names of the settings, as SearchConfig calls them.
+_SETTINGS = {"trials": "trials", "time_budget": "time_budget_s", "epochs": "epochs", "train_subset": "train_subset",
+             "final_epochs": "final_epochs", "top_k": "top_k", "cpus_per_trial": "cpus_per_trial",
+             "gpus_per_trial": "gpus_per_trial", "concurrency": "concurrency", "address": "address",
+             "seed": "seed", "output": "output"}
+
+
+def make_config(args, store) -> SearchConfig:
+    from nas.experiment import resumed_config
+
+    given = {setting: getattr(args, flag) for flag, setting in _SETTINGS.items() if getattr(args, flag) is not None}
+    given["address"] = given.get("address") or os.environ.get("RAY_ADDRESS")
+    if args.resume:
+        return resumed_config(store, args.name, given)
+    return SearchConfig(space=args.space, strategy=args.strategy, dataset=args.dataset, data_path=args.data,
+                        objective=args.objective, scheduler=args.scheduler, **given)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    cli.quiet_libraries()
+    from nas.experiment import run_search
+    from nas.progress import SearchProgress
+    from results import ResultStore, StoreError, leaderboard, render
+
+    try:
+        store = ResultStore(cli.storage_url(args.storage, args.output))
+        config = make_config(args, store)
+        with SearchProgress(config.trials) as progress:
+            summary = run_search(config, store, args.name, args.resume, progress)
+    except (cli.UsageError, StoreError, ValueError) as error:
+        cli.fail(PROG, str(error))
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; completed trials are stored. Continue with --resume --name RUN",
+              file=sys.stderr)
+        return 130
+    except Exception as error:  # the search itself failed: one line, the traceback only on request
+        if os.environ.get("NAS_DEBUG"):
+            raise
+        cli.fail(PROG, f"the search failed: {type(error).__name__}: {error} (NAS_DEBUG=1 shows the traceback)",
+                 code=cli.EXIT_SEARCH_FAILED)
+
+    table = render(leaderboard(store, run=summary.run, top=10), "table")
+    print(table, file=sys.stderr if args.json else sys.stdout)
+    print(f"run {summary.run}: {summary.trials_completed} completed, {summary.trials_failed} failed, "
+          f"{summary.trials_stopped} stopped in {summary.wall_seconds:.0f}s; store: {store.url}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(summary_json(summary)))
+    return cli.EXIT_OK
+
+
+def summary_json(summary) -> dict:
+    best = summary.best
+    return {
+        "run": summary.run, "trials_completed": summary.trials_completed, "trials_failed": summary.trials_failed,
+        "trials_stopped": summary.trials_stopped, "wall_seconds": round(summary.wall_seconds, 3),
+        "best": None if best is None else {
+            "trial": best.number, "arch": best.arch_key, "validation_accuracy": best.validation_accuracy,
+            "test_accuracy": best.test_accuracy, "params": best.params, "flops": best.flops,
+            "latency_ms": best.latency_ms},
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,78 @@
+"""`cnn`: stacks of 1 to 3 conv blocks (each: convs, optional batch norm, activation, pooling) and a head.
+
+The head is either flatten (+ an optional hidden dense layer) or global average pooling, the latter being how
+small CNNs stay small. The seed lecture's LeNet-like CNN (20 then 50 filters of 5x5, max-pool, dense 500,
+1,256,080 parameters on MNIST) is the reference `lenet`.
+"""
+from __future__ import annotations
+
+from search_spaces.base import Architecture, Choice, SearchSpace
+
+MAX_BLOCKS = 3
+FILTERS = [8, 16, 20, 32, 50, 64]
+KERNEL_SIZES = [3, 5]
+CONVS_PER_BLOCK = [1, 2]
+DENSE_UNITS = [0, 64, 128, 256, 500]  # 0: flatten straight into the classifier
+
+
+def _blocks(from_block: int) -> dict[str, list[int]]:
+    return {"blocks": list(range(from_block, MAX_BLOCKS + 1))}
+
+
+def build_cnn(arch: Architecture, input_shape: tuple, num_classes: int):
+    import keras  # imported here so that spaces and strategies load without TensorFlow
+
+    height, width = input_shape[0], input_shape[1]
+    if min(height, width) >> arch["blocks"] < 1:
+        raise ValueError(f"{arch['blocks']} pooling blocks shrink a {height}x{width} input below 1x1. "
+                         f"Expected at most {min(height, width).bit_length() - 1} blocks for this input size.")
+    pooling = {"max": keras.layers.MaxPooling2D, "avg": keras.layers.AveragePooling2D}[arch["pooling"]]
+
+    inputs = keras.Input(shape=input_shape)
+    features = inputs
+    for block in range(1, arch["blocks"] + 1):
+        for _ in range(arch[f"convs_{block}"]):
+            kernel = arch[f"kernel_{block}"]
+            # A conv followed by batch norm needs no bias: the norm's shift replaces it.
+            features = keras.layers.Conv2D(arch[f"filters_{block}"], kernel, padding="same",
+                                           use_bias=not arch["batch_norm"])(features)
+            if arch["batch_norm"]:
+                features = keras.layers.BatchNormalization()(features)
+            features = keras.layers.Activation(arch["activation"])(features)
+        features = pooling(pool_size=2)(features)  # (H, W) -> (H // 2, W // 2)
+
+    if arch["head"] == "gap":
+        features = keras.layers.GlobalAveragePooling2D()(features)
+    else:
+        features = keras.layers.Flatten()(features)
+        if arch["dense_units"]:
+            features = keras.layers.Dense(arch["dense_units"], activation=arch["activation"])(features)
+    if arch["dropout"] > 0:
+        features = keras.layers.Dropout(arch["dropout"])(features)
+    outputs = keras.layers.Dense(num_classes, activation="softmax")(features)
+    return keras.Model(inputs, outputs, name="cnn")
+
+
+CNN_SPACE = SearchSpace(
+    "cnn",
+    [
+        Choice("blocks", list(range(1, MAX_BLOCKS + 1))),
+        *[choice for block in range(1, MAX_BLOCKS + 1) for choice in (
+            Choice(f"filters_{block}", FILTERS, when=_blocks(block)),
+            Choice(f"kernel_{block}", KERNEL_SIZES, when=_blocks(block)),
+            Choice(f"convs_{block}", CONVS_PER_BLOCK, when=_blocks(block)),
+        )],
+        Choice("pooling", ["max", "avg"]),
+        Choice("batch_norm", [False, True]),
+        Choice("activation", ["relu", "elu", "swish"]),
+        Choice("head", ["flatten", "gap"]),
+        Choice("dense_units", DENSE_UNITS, when={"head": ["flatten"]}),
+        Choice("dropout", [0.0, 0.25, 0.5]),
+    ],
+    builder=build_cnn,
+    references={
+        "lenet": {"blocks": 2, "filters_1": 20, "kernel_1": 5, "convs_1": 1, "filters_2": 50, "kernel_2": 5,
+                  "convs_2": 1, "pooling": "max", "batch_norm": False, "activation": "relu", "head": "flatten",
+                  "dense_units": 500, "dropout": 0.0},
+    },
+)
