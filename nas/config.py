@@ -12,12 +12,12 @@ SCHEDULERS = ("fifo",)
 OBJECTIVES = ("accuracy",)
 
 # Defaults sized so the default search finishes in about 5 minutes on 2 CPU cores (README, "Figures").
-DEFAULT_TRIALS = 12
+DEFAULT_TRIALS = 10
 DEFAULT_EPOCHS = 2
-DEFAULT_TRAIN_SUBSET = 8000
-DEFAULT_FINAL_EPOCHS = 3
+DEFAULT_TRAIN_SUBSET = 5000
+DEFAULT_FINAL_EPOCHS = 1
 DEFAULT_TOP_K = 1
-VALIDATION_SIZE = 5000
+VALIDATION_FRACTION = 0.1  # of the training set, stratified; 6,000 images of MNIST
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class SearchConfig:
     strategy: str = "random"
     dataset: str = "mnist"
     data_path: str | None = None
-    trials: int = DEFAULT_TRIALS
+    trials: int | None = DEFAULT_TRIALS  # None: until the time budget ends (or the strategy runs out of ideas)
     time_budget_s: float | None = None  # wall-clock limit of the search phase; final training comes after
     epochs: int = DEFAULT_EPOCHS
     train_subset: int | None = DEFAULT_TRAIN_SUBSET  # None: the whole training split
@@ -45,8 +45,11 @@ class SearchConfig:
     batch_size: int = 128
 
     def __post_init__(self) -> None:
-        for name in ("trials", "epochs", "final_epochs", "batch_size"):
+        for name in ("epochs", "final_epochs", "batch_size"):
             _expect(getattr(self, name) >= 1, f"Expected {name} >= 1. Received: {getattr(self, name)}")
+        _expect(self.trials is None or self.trials >= 1, f"Expected trials >= 1. Received: {self.trials}")
+        _expect(self.trials is not None or self.time_budget_s is not None,
+                "Expected a number of trials or a time budget (or both). Received: neither")
         _expect(self.top_k >= 0, f"Expected top_k >= 0. Received: {self.top_k}")
         _expect(self.train_subset is None or self.train_subset >= 1,
                 f"Expected train_subset >= 1. Received: {self.train_subset}")

@@ -25,6 +25,10 @@ class TrialFailed(Exception):
     """A trial that could not be scored; the message is its reason, one line."""
 
 
+class ArchitectureDoesNotFit(TrialFailed):
+    """The architecture cannot be built for this input shape (e.g. more pooling than the image has pixels)."""
+
+
 @dataclass(frozen=True)
 class TrainingRecipe:
     """How a model is trained: the same recipe for every trial of a search keeps them comparable."""
@@ -63,11 +67,16 @@ class EpochResult:
     train_seconds: float  # cumulative training time up to this epoch
 
 
-def build_model(space: SearchSpace, arch: Architecture, input_shape: Sequence[int], num_classes: int):
+def build_model(space: SearchSpace, arch: Architecture, input_shape: Sequence[int], num_classes: int,
+                seed: int = 0):
+    """The architecture's Keras model, its initial weights drawn from `seed` (Python, numpy and TF seeded)."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
     try:
         return space.build(arch, input_shape, num_classes)
     except Exception as error:  # a builder's error is the architecture's fault, not the search's
-        raise TrialFailed(f"cannot build {arch.key} for input {tuple(input_shape)}: {_one_line(error)}") from error
+        raise ArchitectureDoesNotFit(f"cannot build {arch.key} for input {tuple(input_shape)}: {_one_line(error)}") from error
 
 
 def measure_cost(model, input_shape: Sequence[int]) -> ModelCost:

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Protocol
 
 from nas.cli_common import UsageError
-from nas.config import VALIDATION_SIZE, SearchConfig
+from nas.config import VALIDATION_FRACTION, SearchConfig
 from nas.datasets import Dataset, load_dataset
 from nas.references import references_of_space
 from results import ResultStore, RunRecord, RunStatus, TrialRecord, TrialStatus
@@ -49,42 +49,52 @@ def run_search(config: SearchConfig, store: ResultStore, name: str | None = None
     start = time.perf_counter()
     space = get_space(config.space)
     strategy = get_strategy(config.strategy, space, seed=config.seed)
-    dataset = load_dataset(config.dataset, config.data_path, validation_size=VALIDATION_SIZE, seed=config.seed)
+    dataset = load_dataset(config.dataset, config.data_path, validation_size=VALIDATION_FRACTION, seed=config.seed)
+    if not resume and name:
+        store.check_new_run_name(name)
+    from nas import runner  # imports Ray: only once a search really starts
+
+    started_ray = runner.start_ray(config)
+    try:
+        runner.check_resources(config)
+        run, remaining = _open_run(config, store, name, resume, strategy, dataset.name)
+        try:
+            if remaining is None or remaining > 0:
+                runner.run_trials(config, run.name, strategy, _search_data(dataset, config), store, observer,
+                                  trials=remaining)
+            _final_training(config, store, run.name, strategy, dataset, observer)
+            store.update_run(run.name, status=RunStatus.COMPLETED, finished_at=_now())
+        except KeyboardInterrupt:
+            store.update_run(run.name, status=RunStatus.INTERRUPTED, finished_at=_now())
+            raise
+        except Exception:
+            store.update_run(run.name, status=RunStatus.FAILED, finished_at=_now())
+            raise
+    finally:
+        if started_ray:
+            runner.stop_ray()
+    return _summary(store, run.name, time.perf_counter() - start)
+
+
+def _open_run(config: SearchConfig, store: ResultStore, name: str | None, resume: bool, strategy: Strategy,
+              dataset_name: str) -> tuple[RunRecord, int | None]:
+    """Create the run (or reload it and its strategy's state to resume); returns it and the trials left to run
+    (None: no limit but the time budget)."""
     if resume:
         run = stored_run(store, name)
         if run.strategy_state:
             strategy.load_state_dict(run.strategy_state)
         strategy.reissue_outstanding()
         finished = [trial for trial in store.trials(run.name) if trial.status is not TrialStatus.RUNNING]
-        remaining = config.trials - len(finished)
+        remaining = None if config.trials is None else config.trials - len(finished)
     else:
         run = RunRecord(name=name or _default_name(config), space=config.space, strategy=config.strategy,
-                        dataset=dataset.name, status=RunStatus.RUNNING, config=config.to_dict(),
-                        created_at=_now())
+                        dataset=dataset_name, status=RunStatus.RUNNING, config=config.to_dict(), created_at=_now())
         store.create_run(run)
         strategy.enqueue(reference.arch for reference in references_of_space(config.space))
         remaining = config.trials
     store.update_run(run.name, status=RunStatus.RUNNING, strategy_state=strategy.state_dict())
-
-    from nas import runner  # imports Ray: only once a search really starts
-
-    started_ray = runner.start_ray(config)
-    try:
-        if remaining > 0:
-            runner.run_trials(config, run.name, strategy, _search_data(dataset, config), store, observer,
-                              trials=remaining)
-        _final_training(config, store, run.name, strategy, dataset, observer)
-        store.update_run(run.name, status=RunStatus.COMPLETED, finished_at=_now())
-    except KeyboardInterrupt:
-        store.update_run(run.name, status=RunStatus.INTERRUPTED, finished_at=_now())
-        raise
-    except Exception:
-        store.update_run(run.name, status=RunStatus.FAILED, finished_at=_now())
-        raise
-    finally:
-        if started_ray:
-            runner.stop_ray()
-    return _summary(store, run.name, time.perf_counter() - start)
+    return run, remaining
 
 
 def ranked_trials(trials: list[TrialRecord]) -> list[TrialRecord]:

@@ -16,7 +16,7 @@ def percent(value: float | None) -> str:
 class SearchProgress:
     """Observer of a search: trials done and failed, best validation accuracy so far, elapsed time."""
 
-    def __init__(self, total_trials: int, console: Console | None = None):
+    def __init__(self, total_trials: int | None, console: Console | None = None):
         self.console = console or Console(stderr=True)
         self.total = total_trials
         self.done = self.failed = 0
@@ -33,14 +33,15 @@ class SearchProgress:
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self._bar.stop()
+        if self._bar.live.is_started:
+            self._bar.stop()
 
     def _status(self) -> str:
         return f"failed {self.failed} · best val {percent(self.best)}"
 
     def _line(self, text: str) -> None:
         elapsed = time.perf_counter() - self._start
-        self.console.print(f"[{elapsed:6.0f}s] {text}", highlight=False)
+        self.console.print(f"[{elapsed:6.0f}s] {text}", highlight=False, markup=False, soft_wrap=True)
 
     def trial_started(self, record: TrialRecord) -> None:
         if not self.console.is_terminal:
@@ -57,10 +58,11 @@ class SearchProgress:
         else:
             detail = (f"{record.status.value}: val {percent(record.validation_accuracy)}, "
                       f"{record.params or 0:,} params, {record.latency_ms or 0:.3f} ms")
-        self._line(f"trial {record.number} {detail}  ({self.done}/{self.total}, {self._status()})")
+        self._line(f"trial {record.number} {detail}  ({self.done}/{self.total or '?'}, {self._status()})")
 
     def final_training_started(self, winners: list[TrialRecord], epochs: int) -> None:
-        self._bar.stop()
+        if self._bar.live.is_started:
+            self._bar.stop()
         trials = ", ".join(str(winner.number) for winner in winners)
         self._line(f"final training of trial(s) {trials} on the full training set, {epochs} epoch(s) each")
 

@@ -9,6 +9,7 @@ store (`tune.with_parameters`, `ray.put`).
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import tempfile
@@ -16,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Protocol
 
+from nas.cli_common import UsageError
 from nas.config import SearchConfig
 from nas.trial import FinalEvaluation, TrialSettings, run_final_training, run_search_trial
 from results import ResultStore, TrialRecord, TrialStatus
@@ -24,6 +26,8 @@ from strategies import Strategy, Trial
 # Set before Ray Tune is imported. A failed trial reports an error instead of the metric; Tune would
 # otherwise refuse that result.
 os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
+# Tune's newer console output ignores RunConfig(verbose=0); the classic one honours it, and we draw our own.
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 import ray  # noqa: E402
 from ray import tune  # noqa: E402
 from ray.tune.search import ConcurrencyLimiter, Searcher  # noqa: E402
@@ -65,6 +69,19 @@ class StrategySearcher(Searcher):
         reward = None if error or not result or "error" in result else result.get(METRIC)
         self.strategy.tell(trial, reward)
 
+    def save(self, checkpoint_path: str) -> None:
+        """Tune checkpoints its searcher with the experiment: the strategy's state and Ray's trial ids."""
+        state = {"strategy": self.strategy.state_dict(),
+                 "trials": {trial_id: trial.id for trial_id, trial in self._trials.items()}}
+        Path(checkpoint_path).write_text(json.dumps(state))
+
+    def restore(self, checkpoint_path: str) -> None:
+        state = json.loads(Path(checkpoint_path).read_text())
+        self.strategy.load_state_dict(state["strategy"])
+        outstanding = {trial.id: trial for trial in self.strategy.outstanding}
+        self._trials = {trial_id: outstanding[number] for trial_id, number in state["trials"].items()
+                        if number in outstanding}
+
 
 class TrialRecorder(tune.Callback):
     """Writes each trial to the store as it starts and ends (on the driver), and keeps the strategy's state."""
@@ -72,6 +89,10 @@ class TrialRecorder(tune.Callback):
     def __init__(self, store: ResultStore, run: str, strategy: Strategy, observer: SearchObserver | None):
         self.store, self.run, self.strategy, self.observer = store, run, strategy, observer
         self.records: dict[int, TrialRecord] = {}
+
+    def __getstate__(self) -> dict:
+        # Tune pickles its callbacks with the experiment; a progress display belongs to one process.
+        return {**self.__dict__, "observer": None}
 
     def on_trial_start(self, iteration, trials, trial, **info) -> None:
         arch = self.strategy.space.validate(trial.config["arch"])
@@ -96,6 +117,12 @@ class TrialRecorder(tune.Callback):
         if self.observer:
             self.observer.trial_finished(self.records[number])
 
+    def finish_unrecorded(self, result) -> None:
+        """Record a trial that ended without a completion callback (the time budget cut it) from its result."""
+        metrics = result.metrics or {}
+        error = None if METRIC in metrics else "stopped by the time budget before its first epoch ended"
+        self._finish((result.config or {}).get("trial"), metrics, error)
+
     def _save(self, record: TrialRecord) -> None:
         self.records[record.number] = record
         self.store.save_trial(record)
@@ -117,16 +144,35 @@ def finished_record(started: TrialRecord, result: dict, error: str | None) -> Tr
         epochs=epochs, node=result.get("node"), host=result.get("host"), finished_at=_now())
 
 
+class _DropTokenNotice(logging.Filter):
+    """Ray 2.60 warns on every local start that token authentication is on; for a Ray we start, that is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Token authentication is enabled" not in record.getMessage()
+
+
 def start_ray(config: SearchConfig) -> bool:
     """Join `--address` or start a local Ray for this run; returns whether we started it (and must stop it)."""
     if ray.is_initialized():
         return False
+    logging.getLogger("ray._private.authentication.authentication_token_setup").addFilter(_DropTokenNotice())
     quiet = dict(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
     if config.address:
         ray.init(address=config.address, **{k: v for k, v in quiet.items() if k != "include_dashboard"})
         return True
     ray.init(_temp_dir=ray_temp_dir(config.output_path), **quiet)
     return True
+
+
+def check_resources(config: SearchConfig) -> None:
+    """Refuse a trial bigger than the whole cluster: Tune would wait for it forever."""
+    available = ray.cluster_resources()
+    for flag, wanted, resource in (("--cpus-per-trial", config.cpus_per_trial, "CPU"),
+                                   ("--gpus-per-trial", config.gpus_per_trial, "GPU")):
+        have = available.get(resource, 0.0)
+        if wanted > have:
+            raise UsageError(f"Expected {flag} <= {have:g}, the {resource}s of this Ray cluster. Received: "
+                             f"{wanted:g}; ask for less, or join a bigger cluster with --address")
 
 
 def ray_temp_dir(output: Path) -> str:
@@ -140,8 +186,8 @@ def ray_temp_dir(output: Path) -> str:
 
 
 def run_trials(config: SearchConfig, run: str, strategy: Strategy, search_data, store: ResultStore,
-               observer: SearchObserver | None = None, trials: int | None = None) -> dict[int, TrialRecord]:
-    """Run up to `trials` (default `config.trials`) search trials through Ray Tune; returns their records."""
+               observer: SearchObserver | None, trials: int | None) -> dict[int, TrialRecord]:
+    """Run up to `trials` search trials through Ray Tune (None: until the time budget ends); returns their records."""
     settings = TrialSettings(strategy.space, config.trial_recipe, _threads(config), config.seed)
     trainable = tune.with_resources(
         tune.with_parameters(run_search_trial, data=search_data, settings=settings),
@@ -152,17 +198,13 @@ def run_trials(config: SearchConfig, run: str, strategy: Strategy, search_data, 
     recorder = TrialRecorder(store, run, strategy, observer)
     tuner = tune.Tuner(
         trainable,
-        tune_config=tune.TuneConfig(search_alg=searcher, num_samples=trials or config.trials,
+        tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1 if trials is None else trials,
                                     time_budget_s=config.time_budget_s, reuse_actors=True),
         run_config=tune.RunConfig(name=run, storage_path=str(config.output_path / "ray_results"), verbose=0,
                                   callbacks=[recorder], failure_config=tune.FailureConfig(max_failures=0)),
     )
-    results = tuner.fit()
-    for result in results:  # trials the time budget cut off end without a completion callback
-        number = (result.config or {}).get("trial")
-        if number in recorder.records and recorder.records[number].status is TrialStatus.RUNNING:
-            error = None if result.metrics and METRIC in result.metrics else "stopped by the time budget"
-            recorder._save(finished_record(recorder.records[number], result.metrics or {}, error))
+    for result in tuner.fit():
+        recorder.finish_unrecorded(result)
     return recorder.records
 
 
@@ -171,14 +213,21 @@ def run_final_trainings(config: SearchConfig, strategy: Strategy, dataset, winne
     """Retrain the winners in parallel on Ray workers, calling `on_done` as each gets its test accuracy."""
     if not winners:
         return
-    settings = TrialSettings(strategy.space, config.final_recipe, _threads(config), config.seed)
+    cpus = final_training_cpus(config, len(winners))
+    settings = TrialSettings(strategy.space, config.final_recipe, max(1, int(cpus)), config.seed)
     data_ref, settings_ref = ray.put(dataset), ray.put(settings)
-    remote = ray.remote(run_final_training).options(num_cpus=config.cpus_per_trial,
-                                                    num_gpus=config.gpus_per_trial)
+    remote = ray.remote(run_final_training).options(num_cpus=cpus, num_gpus=config.gpus_per_trial)
     pending = [remote.remote(winner.number, winner.arch, data_ref, settings_ref) for winner in winners]
     while pending:
         done, pending = ray.wait(pending, num_returns=1)
         on_done(ray.get(done[0]))
+
+
+def final_training_cpus(config: SearchConfig, winners: int) -> float:
+    """The search is over, so the winners share the CPUs: each gets an equal share of the largest node (a task
+    cannot span nodes), and never less than a search trial had."""
+    largest_node = max((node["Resources"].get("CPU", 0.0) for node in ray.nodes() if node["Alive"]), default=0.0)
+    return max(config.cpus_per_trial, float(int(largest_node // winners)))
 
 
 def stop_ray() -> None:

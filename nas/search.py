@@ -27,7 +27,8 @@ def build_parser() -> cli.ArgumentParser:
     what.add_argument("--dataset", choices=DATASETS, default="mnist", help="default: mnist, bundled")
     what.add_argument("--data", metavar="PATH.npz", help="any .npz in the keras layout (x_train, y_train, ...)")
     budget = parser.add_argument_group("budget")
-    budget.add_argument("--trials", type=cli.positive_int, help=f"trials to run (default: {DEFAULT_TRIALS})")
+    budget.add_argument("--trials", type=cli.positive_int,
+                        help=f"trials to run (default: {DEFAULT_TRIALS}; with --time-budget alone, no limit)")
     budget.add_argument("--time-budget", type=cli.duration_seconds, metavar="DURATION",
                         help="wall-clock limit of the search phase, e.g. 90s, 30m, 1h30m")
     budget.add_argument("--epochs", type=cli.positive_int, help=f"epochs per trial (default: {DEFAULT_EPOCHS})")
@@ -71,6 +72,8 @@ def make_config(args, store) -> SearchConfig:
     given["address"] = given.get("address") or os.environ.get("RAY_ADDRESS")
     if args.resume:
         return resumed_config(store, args.name, given)
+    if "time_budget_s" in given and "trials" not in given:
+        given["trials"] = None  # a time budget alone runs trials until it ends, like Ray Tune's num_samples=-1
     return SearchConfig(space=args.space, strategy=args.strategy, dataset=args.dataset, data_path=args.data,
                         objective=args.objective, scheduler=args.scheduler, **given)
 

@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import Sequence
 
 from nas import cli_common as cli
-from nas.config import DEFAULT_FINAL_EPOCHS, SearchConfig
+from nas.config import VALIDATION_FRACTION, SearchConfig
 from nas.datasets import DATASETS
 from nas.estimator import TrainingRecipe
 from nas.references import REFERENCES
 from search_spaces import Architecture, InvalidArchitectureError, get_space
 
 PROG = "nas.train"
+# An architecture file trains like the lecture's CNN: Adam, batch 128, 20 epochs (`--epochs` changes it).
+ARCH_FILE_RECIPE = TrainingRecipe(optimizer="adam", learning_rate=1e-3, batch_size=128, epochs=20)
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,8 @@ def build_parser() -> cli.ArgumentParser:
     source.add_argument("--reference", choices=sorted(REFERENCES), help="one of the seed lecture's models")
     parser.add_argument("--dataset", choices=DATASETS, help="default: the run's dataset, else mnist")
     parser.add_argument("--data", metavar="PATH.npz", help="any .npz in the keras layout")
-    parser.add_argument("--epochs", type=cli.positive_int, help="default: the reference's or run's recipe")
+    parser.add_argument("--epochs", type=cli.positive_int,
+                        help="default: the reference's recipe, the run's final training, or 20 for ARCH.json")
     parser.add_argument("--train-subset", type=cli.positive_int, metavar="N", help="train on N examples only")
     parser.add_argument("--save", metavar="FILE.keras", help="save the trained model (Keras format)")
     parser.add_argument("--storage", metavar="URL", help="result store holding --trial")
@@ -58,7 +61,7 @@ def resolve_job(args) -> TrainingJob:
     elif args.trial:
         job = _stored_trial(args)
     else:
-        job = TrainingJob(_arch_from_file(args.arch_file), TrainingRecipe(epochs=DEFAULT_FINAL_EPOCHS))
+        job = TrainingJob(_arch_from_file(args.arch_file), ARCH_FILE_RECIPE)
     if args.epochs:
         job = dataclasses.replace(job, recipe=dataclasses.replace(job.recipe, epochs=args.epochs))
     if args.dataset or args.data:
@@ -99,19 +102,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli.quiet_libraries()
     if args.save and not args.save.endswith(".keras"):
         cli.fail(PROG, f"Expected --save FILE.keras (Keras' own format). Received: {args.save!r}")
+    if args.save:
+        _check_writable(args.save)
     from nas.datasets import load_dataset
     from results import StoreError
 
     try:
         job = resolve_job(args)
-        dataset = load_dataset(job.dataset, job.data_path)
+        dataset = load_dataset(job.dataset, job.data_path, validation_size=VALIDATION_FRACTION)
         if args.train_subset:
             dataset = dataset.training_subset(args.train_subset, seed=0)
     except (cli.UsageError, StoreError, InvalidArchitectureError) as error:
         cli.fail(PROG, str(error))
-    if args.save:
-        _check_writable(args.save)
-    figures = train_and_test(job, dataset, args.save)
+    from nas.estimator import ArchitectureDoesNotFit, TrialFailed
+
+    try:
+        figures = train_and_test(job, dataset, args.save)
+    except ArchitectureDoesNotFit as error:
+        cli.fail(PROG, f"{error}. Expected an architecture that fits {dataset.name}'s {dataset.input_shape} images")
+    except TrialFailed as error:
+        cli.fail(PROG, f"training failed: {error}", code=cli.EXIT_SEARCH_FAILED)
     if args.json:
         print(json.dumps(figures))
     return cli.EXIT_OK

@@ -64,7 +64,8 @@ def run_search_trial(config: dict, data, settings: TrialSettings) -> None:
     try:
         prepare_tensorflow(settings.threads)
         arch = settings.space.validate(config["arch"])
-        model = build_model(settings.space, arch, data.input_shape, data.num_classes)
+        model = build_model(settings.space, arch, data.input_shape, data.num_classes,
+                            seed=settings.seed + config["trial"])
         cost = measure_cost(model, data.input_shape)
 
         def report(result: EpochResult) -> None:
@@ -87,7 +88,7 @@ def run_final_training(trial: int, arch_values: dict, data, settings: TrialSetti
 
     prepare_tensorflow(settings.threads)
     arch = settings.space.validate(arch_values)
-    model = build_model(settings.space, arch, data.input_shape, data.num_classes)
+    model = build_model(settings.space, arch, data.input_shape, data.num_classes, seed=settings.seed + trial)
     x_train = np.concatenate([data.x_train, data.x_validation])
     y_train = np.concatenate([data.y_train, data.y_validation])
     start = time.perf_counter()

@@ -6,7 +6,7 @@ small CNNs stay small. The seed lecture's LeNet-like CNN (20 then 50 filters of 
 """
 from __future__ import annotations
 
-from search_spaces.base import Architecture, Choice, SearchSpace
+from search_spaces.base import BATCH_NORM_MOMENTUM, Architecture, Choice, SearchSpace
 
 MAX_BLOCKS = 3
 FILTERS = [8, 16, 20, 32, 50, 64]
@@ -37,7 +37,7 @@ def build_cnn(arch: Architecture, input_shape: tuple, num_classes: int):
             features = keras.layers.Conv2D(arch[f"filters_{block}"], kernel, padding="same",
                                            use_bias=not arch["batch_norm"])(features)
             if arch["batch_norm"]:
-                features = keras.layers.BatchNormalization()(features)
+                features = keras.layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM)(features)
             features = keras.layers.Activation(arch["activation"])(features)
         features = pooling(pool_size=2)(features)  # (H, W) -> (H // 2, W // 2)
 

@@ -1,7 +1,7 @@
 """`mlp`: dense networks of 0 to 4 hidden layers (0 is the seed lecture's perceptron, a softmax regression)."""
 from __future__ import annotations
 
-from search_spaces.base import Architecture, Choice, SearchSpace
+from search_spaces.base import BATCH_NORM_MOMENTUM, Architecture, Choice, SearchSpace
 
 MAX_DEPTH = 4
 UNITS = [32, 64, 128, 256, 512]
@@ -21,7 +21,7 @@ def build_mlp(arch: Architecture, input_shape: tuple, num_classes: int):
     for layer in range(1, arch["depth"] + 1):
         hidden = keras.layers.Dense(arch[f"units_{layer}"])(hidden)
         if arch["batch_norm"]:
-            hidden = keras.layers.BatchNormalization()(hidden)
+            hidden = keras.layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM)(hidden)
         hidden = keras.layers.Activation(arch["activation"])(hidden)
         if arch["dropout"] > 0:
             hidden = keras.layers.Dropout(arch["dropout"])(hidden)

@@ -1,0 +1,50 @@
+"""Reproduce the seed lecture's table: its three hand-made MNIST models, trained with its recipes by nas.train.
+
+    python benchmarks/reproduce_lecture.py                 # all three, 20 epochs each (about 8 min on 2 cores)
+    python benchmarks/reproduce_lecture.py --epochs 1      # a quick check of the pipeline
+
+Each model runs as `python -m nas.train --reference NAME --json` in its own process, so TensorFlow gets every core.
+Prints a Markdown table next to the lecture's figures.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+# The lecture's figures (full MNIST, 20 epochs, batch 128).
+LECTURE = {"perceptron": (0.9101, 7_850), "mlp": (0.9514, 118_282), "lenet": (0.9936, 1_256_080)}
+
+
+def train_reference(name: str, epochs: int | None) -> dict:
+    command = [sys.executable, "-m", "nas.train", "--reference", name, "--json"]
+    if epochs:
+        command += ["--epochs", str(epochs)]
+    start = time.perf_counter()
+    finished = subprocess.run(command, capture_output=True, text=True)
+    if finished.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{finished.stderr}")
+    figures = json.loads(finished.stdout.strip().splitlines()[-1])
+    figures["wall_seconds"] = time.perf_counter() - start
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, help="override the lecture's 20 epochs")
+    parser.add_argument("--references", nargs="+", choices=list(LECTURE), default=list(LECTURE))
+    args = parser.parse_args()
+    print("| model | lecture test acc | nas test acc | params (lecture / nas) | FLOPs | latency ms | train s |")
+    print("|---|---|---|---|---|---|---|")
+    for name in args.references:
+        figures = train_reference(name, args.epochs)
+        lecture_accuracy, lecture_params = LECTURE[name]
+        print(f"| {name} | {100 * lecture_accuracy:.2f}% | {100 * figures['test_accuracy']:.2f}% "
+              f"| {lecture_params:,} / {figures['params']:,} | {figures['flops']:,} | {figures['latency_ms']:.3f} "
+              f"| {figures['train_seconds']:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""`python -m nas.leaderboard`: the stored trials of all runs (or of one), best first, as a table, CSV or JSON.
+
+It reads the same default store as `nas.search` (SQLite under ./nas-runs) and imports neither TensorFlow nor Ray.
+Exit codes: 0 done (also when nothing matches), 2 bad input (one line on stderr).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from nas import cli_common as cli
+
+PROG = "nas.leaderboard"
+
+
+def build_parser() -> cli.ArgumentParser:
+    from results import FORMATS, SORT_KEYS
+
+    parser = cli.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0].split(": ", 1)[1])
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--storage", metavar="URL", help="SQLAlchemy URL of the result store")
+    where.add_argument("--output", default=cli.DEFAULT_OUTPUT, metavar="DIR",
+                       help=f"folder whose store to read (default: ./{cli.DEFAULT_OUTPUT})")
+    which = parser.add_argument_group("which trials")
+    which.add_argument("--run", metavar="NAME", help="only this run")
+    which.add_argument("--dataset", help="only runs on this dataset")
+    which.add_argument("--space", help="only runs of this search space")
+    which.add_argument("--strategy", help="only runs of this strategy")
+    which.add_argument("--top", type=cli.positive_int, metavar="N", help="only the best N")
+    show = parser.add_argument_group("how to show them")
+    show.add_argument("--sort", choices=list(SORT_KEYS), default="validation_accuracy", metavar="METRIC",
+                      help=f"rank by: {', '.join(SORT_KEYS)} (default: validation_accuracy)")
+    show.add_argument("--format", choices=FORMATS, default="table", help="default: table")
+    show.add_argument("--to", metavar="FILE", help="write to FILE instead of stdout")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from results import ResultStore, StoreError, leaderboard, render, sqlite_file
+
+    args = build_parser().parse_args(argv)
+    url = cli.storage_url(args.storage, args.output)
+    file = sqlite_file(url)
+    if file is not None and not file.exists():  # reading must not create an empty store
+        print(f"{PROG}: no result store at {file} yet; run `python -m nas.search` first, or pass "
+              f"--output/--storage", file=sys.stderr)
+        return cli.EXIT_OK
+    try:
+        with ResultStore(url) as store:
+            rows = leaderboard(store, run=args.run, dataset=args.dataset, space=args.space,
+                               strategy=args.strategy, sort=args.sort, top=args.top)
+    except StoreError as error:
+        cli.fail(PROG, str(error))
+    if not rows:
+        print(f"{PROG}: no stored trials match", file=sys.stderr)
+    text = render(rows, args.format) if rows or args.format != "table" else ""
+    if args.to:
+        try:
+            Path(args.to).write_text(text + "\n")
+        except OSError as error:
+            cli.fail(PROG, f"Cannot write --to {args.to!r}: {error.strerror}. Expected a writable file path")
+        print(f"{PROG}: wrote {len(rows)} row(s) to {args.to}", file=sys.stderr)
+    elif text:
+        print(text)
+    return cli.EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""What the store keeps: one `RunRecord` per search and one `TrialRecord` per trial, as frozen dataclasses."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class RunStatus(str, enum.Enum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"  # the search itself failed (not one of its trials)
+    INTERRUPTED = "interrupted"  # stopped by the user; `--resume` continues it
+
+
+class TrialStatus(str, enum.Enum):
+    RUNNING = "running"
+    COMPLETED = "completed"  # trained for all its planned epochs
+    FAILED = "failed"  # `error` says why: an architecture too deep for the input, a NaN loss, out of memory...
+    STOPPED = "stopped"  # ended early by a scheduler or the time budget; its accuracy is the last epoch's
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    name: str
+    space: str
+    strategy: str
+    dataset: str
+    status: RunStatus
+    config: dict[str, Any] = field(default_factory=dict)  # the SearchConfig, so `--resume` can rebuild it
+    strategy_state: dict[str, Any] | None = None  # the strategy's state_dict after the last finished trial
+    created_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    run: str
+    number: int  # the trial's number within its run, from 0
+    status: TrialStatus
+    arch_key: str  # the architecture's canonical key
+    arch: dict[str, Any]  # the architecture as JSON data (Architecture.to_dict)
+    error: str | None = None
+    validation_accuracy: float | None = None
+    test_accuracy: float | None = None  # set once, by the final training of the run's top-k
+    params: int | None = None
+    flops: int | None = None
+    latency_ms: float | None = None
+    train_seconds: float | None = None
+    epochs: int | None = None  # epochs actually trained
+    node: str | None = None  # the Ray node id the trial ran on
+    host: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None

@@ -1,0 +1,292 @@
+"""The result store: every run and every trial, in any database SQLAlchemy can reach (SQLite by default).
+
+SQLAlchemy Core does the database work: the same tables and queries run on a SQLite file for one user and on
+PostgreSQL for a team. The search's driver writes each trial as it starts and ends, each write its own committed
+transaction, so a crash or a kill loses at most the trials in flight.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_errors
+from sqlalchemy.pool import StaticPool
+
+from results.records import RunRecord, RunStatus, TrialRecord, TrialStatus
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+# How long a writer waits for another process's lock on a SQLite file before giving up (seconds).
+SQLITE_BUSY_TIMEOUT_S = 30
+
+metadata = sa.MetaData()
+
+meta_table = sa.Table(
+    "meta", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(256), nullable=False),
+)
+
+runs_table = sa.Table(
+    "runs", metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("space", sa.String(64), nullable=False),
+    sa.Column("strategy", sa.String(64), nullable=False),
+    sa.Column("dataset", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("config", sa.JSON, nullable=False),
+    sa.Column("strategy_state", sa.JSON),
+    sa.Column("created_at", sa.DateTime(timezone=True)),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+)
+
+trials_table = sa.Table(
+    "trials", metadata,
+    sa.Column("run", sa.String(200), sa.ForeignKey("runs.name", ondelete="CASCADE"), primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("arch_key", sa.Text, nullable=False),
+    sa.Column("arch", sa.JSON, nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("validation_accuracy", sa.Float),
+    sa.Column("test_accuracy", sa.Float),
+    sa.Column("params", sa.BigInteger),
+    sa.Column("flops", sa.BigInteger),
+    sa.Column("latency_ms", sa.Float),
+    sa.Column("train_seconds", sa.Float),
+    sa.Column("epochs", sa.Integer),
+    sa.Column("node", sa.String(128)),
+    sa.Column("host", sa.String(256)),
+    sa.Column("started_at", sa.DateTime(timezone=True)),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+)
+
+_TRIAL_FIELDS = [field.name for field in dataclasses.fields(TrialRecord)]
+_RUN_FIELDS = [field.name for field in dataclasses.fields(RunRecord)]
+_URL_EXAMPLE = "sqlite:///path/to/nas.db or postgresql://user:password@host/database"
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used as asked; the message is one line for the user."""
+
+
+class RunExistsError(StoreError):
+    """A new run was given the name of a stored one."""
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file behind a SQLite URL (None for other databases and for in-memory SQLite)."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa_errors.ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+class ResultStore:
+    """Runs and trials in a database at a SQLAlchemy URL; the tables are created on first use."""
+
+    def __init__(self, url: str):
+        self._given_url = url
+        self.engine = _create_engine(url)
+        self.url = self.engine.url.render_as_string(hide_password=True)
+        try:
+            self._prepare_schema()
+        except sa_errors.OperationalError as error:
+            self.engine.dispose()
+            raise StoreError(f"Cannot open the result store at {self.url}: {_first_line(error.orig)}. "
+                             f"Expected a reachable, writable database") from None
+        except StoreError:
+            self.engine.dispose()
+            raise
+
+    def __reduce__(self):
+        # A store travels as its URL (Ray Tune pickles the callbacks that hold one) and reconnects where it lands.
+        return type(self), (self._given_url,)
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # Runs
+
+    def create_run(self, run: RunRecord) -> None:
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(runs_table.insert().values(_run_row(run)))
+        except sa_errors.IntegrityError:
+            raise _run_exists(run.name) from None
+
+    def check_new_run_name(self, name: str) -> None:
+        """Raise RunExistsError if `name` is taken, so a search can refuse it before it starts any work."""
+        if self.get_run(name) is not None:
+            raise _run_exists(name)
+
+    def get_run(self, name: str) -> RunRecord | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(runs_table.select().where(runs_table.c.name == name)).mappings().first()
+        return None if row is None else _run_record(row)
+
+    def list_runs(self) -> list[RunRecord]:
+        """All runs, oldest first."""
+        query = runs_table.select().order_by(runs_table.c.created_at, runs_table.c.name)
+        with self.engine.connect() as connection:
+            return [_run_record(row) for row in connection.execute(query).mappings()]
+
+    def update_run(self, name: str, *, status: RunStatus | None = None, strategy_state: dict | None = None,
+                   finished_at: datetime | None = None) -> None:
+        values: dict[str, Any] = {}
+        if status is not None:
+            values["status"] = RunStatus(status).value
+        if strategy_state is not None:
+            values["strategy_state"] = strategy_state
+        if finished_at is not None:
+            values["finished_at"] = _utc(finished_at)
+        if not values:
+            return
+        with self.engine.begin() as connection:
+            updated = connection.execute(runs_table.update().where(runs_table.c.name == name).values(values))
+        if updated.rowcount == 0:
+            raise StoreError(f"No run named {name!r} in the store at {self.url}")
+
+    # Trials
+
+    def save_trial(self, trial: TrialRecord) -> None:
+        """Insert the trial, or replace the stored row with the same run and number."""
+        row = _trial_row(trial)
+        key = (trials_table.c.run == trial.run) & (trials_table.c.number == trial.number)
+        with self.engine.begin() as connection:
+            if connection.execute(trials_table.update().where(key).values(row)).rowcount == 0:
+                connection.execute(trials_table.insert().values(row))
+
+    def set_test_accuracy(self, run: str, number: int, test_accuracy: float) -> None:
+        key = (trials_table.c.run == run) & (trials_table.c.number == number)
+        with self.engine.begin() as connection:
+            updated = connection.execute(trials_table.update().where(key).values(test_accuracy=test_accuracy))
+        if updated.rowcount == 0:
+            raise StoreError(f"No trial {run}:{number} in the store at {self.url}")
+
+    def get_trial(self, run: str, number: int) -> TrialRecord | None:
+        key = (trials_table.c.run == run) & (trials_table.c.number == number)
+        with self.engine.connect() as connection:
+            row = connection.execute(trials_table.select().where(key)).mappings().first()
+        return None if row is None else _trial_record(row)
+
+    def trials(self, run: str | None = None) -> list[TrialRecord]:
+        """The trials of one run (or of all runs), in run and trial-number order."""
+        query = trials_table.select().order_by(trials_table.c.run, trials_table.c.number)
+        if run is not None:
+            query = query.where(trials_table.c.run == run)
+        with self.engine.connect() as connection:
+            return [_trial_record(row) for row in connection.execute(query).mappings()]
+
+    def _prepare_schema(self) -> None:
+        with self.engine.begin() as connection:
+            metadata.create_all(connection)  # only the tables that do not exist yet
+            stored = connection.execute(sa.select(meta_table.c.value)
+                                        .where(meta_table.c.key == "schema_version")).scalar()
+            if stored is None:
+                connection.execute(meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+            elif stored != str(SCHEMA_VERSION):
+                raise StoreError(f"The result store at {self.url} has schema version {stored}. Expected version "
+                                 f"{SCHEMA_VERSION}: open it with the nas release that wrote it, or use another "
+                                 f"--storage/--output")
+
+
+def _run_exists(name: str) -> RunExistsError:
+    return RunExistsError(f"A run named {name!r} is already stored. Expected a new --name, "
+                          f"or --resume --name {name} to continue it")
+
+
+def _create_engine(url: str) -> sa.Engine:
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa_errors.ArgumentError:
+        raise StoreError(f"Expected a database URL such as {_URL_EXAMPLE}. Received: {url!r}") from None
+    options: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
+        file = sqlite_file(url)
+        if file is None:  # in memory: one connection shared, or every connection would see an empty database
+            options["poolclass"] = StaticPool
+            options["connect_args"]["check_same_thread"] = False
+        else:
+            try:
+                file.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise StoreError(f"Cannot create the folder of the result store {file}: {error.strerror}. "
+                                 f"Expected a writable --output folder") from None
+    try:
+        engine = sa.create_engine(parsed, **options)
+    except sa_errors.NoSuchModuleError:
+        raise StoreError(f"Unknown database scheme {parsed.drivername!r} in {parsed.render_as_string()!r}. "
+                         f"Expected a URL such as {_URL_EXAMPLE}") from None
+    except ImportError as error:
+        raise StoreError(f"The database driver for {parsed.drivername!r} is not installed ({error}). "
+                         f"Expected it installed in this environment (e.g. pip install psycopg2-binary)") from None
+    if parsed.get_backend_name() == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(connection, _record) -> None:
+    # Write-ahead logging lets the leaderboard read while a search writes, and keeps committed trials
+    # intact when a process is killed mid-write.
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _run_row(run: RunRecord) -> dict[str, Any]:
+    row = {name: getattr(run, name) for name in _RUN_FIELDS}
+    row["status"] = RunStatus(run.status).value
+    row["created_at"], row["finished_at"] = _utc(run.created_at), _utc(run.finished_at)
+    return row
+
+
+def _run_record(row) -> RunRecord:
+    values = {name: row[name] for name in _RUN_FIELDS}
+    values["status"] = RunStatus(values["status"])
+    values["created_at"], values["finished_at"] = _utc(values["created_at"]), _utc(values["finished_at"])
+    return RunRecord(**values)
+
+
+def _trial_row(trial: TrialRecord) -> dict[str, Any]:
+    row = {name: getattr(trial, name) for name in _TRIAL_FIELDS}
+    row["status"] = TrialStatus(trial.status).value
+    row["started_at"], row["finished_at"] = _utc(trial.started_at), _utc(trial.finished_at)
+    return row
+
+
+def _trial_record(row) -> TrialRecord:
+    values = {name: row[name] for name in _TRIAL_FIELDS}
+    values["status"] = TrialStatus(values["status"])
+    values["started_at"], values["finished_at"] = _utc(values["started_at"]), _utc(values["finished_at"])
+    return TrialRecord(**values)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Timestamps are stored in UTC; SQLite hands them back without a zone, which is then UTC."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _first_line(error: BaseException | None) -> str:
+    text = str(error).strip() if error is not None else ""
+    return text.splitlines()[0] if text else type(error).__name__

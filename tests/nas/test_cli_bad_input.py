@@ -1,0 +1,121 @@
+"""Bad input to any command is one line on stderr saying what was wrong and what was expected, and exit code 2."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nas import __main__ as console_script
+from nas import search, train
+from results import ResultStore
+from tests.results.conftest import make_run, make_trial
+
+
+def fails_with(main, argv, capsys) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    error = capsys.readouterr().err
+    assert exit_info.value.code == 2, error
+    assert error.count("\n") == 1 and "Traceback" not in error, error
+    return error
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--space", "rnn"], "invalid choice: 'rnn'"),
+    (["--strategy", "grid"], "invalid choice: 'grid'"),
+    (["--dataset", "imagenet"], "invalid choice: 'imagenet'"),
+    (["--trials", "0"], "expected an integer >= 1, received 0"),
+    (["--trials", "many"], "expected an integer >= 1, received 'many'"),
+    (["--epochs", "-1"], "expected an integer >= 1"),
+    (["--top-k", "-1"], "expected an integer >= 0"),
+    (["--time-budget", "soon"], "expected a duration such as 90s, 30m or 1h30m"),
+    (["--time-budget", "0s"], "expected a duration > 0"),
+    (["--cpus-per-trial", "0"], "expected a number > 0"),
+    (["--gpus-per-trial", "nan"], "expected a finite number >= 0"),
+    (["--concurrency", "0"], "expected an integer >= 1"),
+])
+def test_search_rejects_bad_arguments(argv, message, capsys):
+    assert message in fails_with(search.main, argv, capsys)
+
+
+def test_search_rejects_bad_data_before_storing_a_run(tmp_path, capsys):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, x_train=np.zeros((4, 8, 8)), y_train=np.zeros(4))
+    error = fails_with(search.main, ["--data", str(bad), "--output", str(tmp_path / "runs")], capsys)
+    assert "lacks x_test, y_test" in error
+    error = fails_with(search.main, ["--data", str(tmp_path / "missing.npz"), "--output", str(tmp_path)], capsys)
+    assert "does not exist" in error
+    with ResultStore(f"sqlite:///{tmp_path / 'runs' / 'nas.db'}") as store:
+        assert store.list_runs() == []
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--storage", "nosuchdb://host/db"], "Unknown database scheme 'nosuchdb'"),
+    (["--resume"], "Expected --name RUN with --resume"),
+    (["--resume", "--name", "ghost"], "Cannot resume run 'ghost': it is not in the store"),
+])
+def test_search_rejects_bad_storage_and_resume(argv, message, tmp_path, capsys):
+    assert message in fails_with(search.main, [*argv, "--output", str(tmp_path)], capsys)
+
+
+def test_search_refuses_more_cpus_per_trial_than_ray_has(tmp_path, capsys):
+    error = fails_with(search.main, ["--cpus-per-trial", "512", "--trials", "1", "--output", str(tmp_path)],
+                       capsys)
+    assert "Expected --cpus-per-trial <=" in error
+
+
+@pytest.fixture
+def stored_trial(tmp_path):
+    with ResultStore(f"sqlite:///{tmp_path / 'nas.db'}") as store:
+        store.create_run(make_run("r1"))
+        store.save_trial(make_trial("r1", 0, 0.9))
+    return tmp_path
+
+
+@pytest.mark.parametrize("argv, message", [
+    ([], "one of the arguments ARCH.json --trial --reference is required"),
+    (["--reference", "resnet"], "invalid choice: 'resnet'"),
+    (["arch.json", "--reference", "lenet"], "not allowed with argument"),
+    (["--reference", "lenet", "--save", "model.h5"], "Expected --save FILE.keras"),
+    (["--reference", "lenet", "--epochs", "0"], "expected an integer >= 1"),
+    (["--trial", "r1"], "Expected --trial RUN:N"),
+    (["--trial", "r1:x"], "Expected --trial RUN:N"),
+    (["--trial", "r1:5"], "No trial 'r1:5' in the store"),
+    (["--trial", "ghost:0"], "No trial 'ghost:0' in the store"),
+])
+def test_train_rejects_bad_arguments(argv, message, stored_trial, capsys):
+    assert message in fails_with(train.main, [*argv, "--output", str(stored_trial)], capsys)
+
+
+def test_train_rejects_bad_architecture_files(tmp_path, capsys):
+    missing = tmp_path / "missing.json"
+    assert "Cannot read architecture file" in fails_with(train.main, [str(missing)], capsys)
+    not_json = tmp_path / "not.json"
+    not_json.write_text("{blocks: 2")
+    assert "JSON" in fails_with(train.main, [str(not_json)], capsys)
+    out_of_space = tmp_path / "out.json"
+    out_of_space.write_text(json.dumps({"space": "mlp", "arch": {"depth": 9}}))
+    assert "depth" in fails_with(train.main, [str(out_of_space)], capsys)
+    unknown_space = tmp_path / "unknown.json"
+    unknown_space.write_text(json.dumps({"space": "transformer", "arch": {"depth": 1}}))
+    assert "transformer" in fails_with(train.main, [str(unknown_space)], capsys)
+
+
+def test_console_script_names_its_commands(capsys):
+    assert console_script.main(["serve"]) == 2
+    assert "Expected one of: search, leaderboard, train" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["nas.search", "nas.train", "nas.leaderboard"])
+def test_help_starts_without_tensorflow_or_ray(command):
+    code = (f"import runpy, sys; sys.argv = ['{command}', '--help']\n"
+            f"try: runpy.run_module('{command}', run_name='__main__')\n"
+            f"except SystemExit: pass\n"
+            "heavy = [name for name in ('tensorflow', 'keras', 'ray') if name in sys.modules]\n"
+            "sys.exit(f'imported {heavy}' if heavy else 0)")
+    finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr
+    assert "usage:" in finished.stdout

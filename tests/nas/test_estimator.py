@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nas.estimator import TrainingRecipe, TrialFailed, build_model, measure_cost, train
+from nas.flops import count_flops
+from nas.latency import measure_latency_ms
+from search_spaces import Choice, SearchSpace, get_space
+
+
+def small_cnn():
+    import keras
+
+    inputs = keras.Input(shape=(8, 8, 1))
+    features = keras.layers.Conv2D(4, 3, padding="same")(inputs)
+    features = keras.layers.BatchNormalization()(features)
+    features = keras.layers.Activation("relu")(features)
+    features = keras.layers.MaxPooling2D(2)(features)
+    features = keras.layers.Flatten()(features)
+    return keras.Model(inputs, keras.layers.Dense(3)(features))
+
+
+def test_flops_match_a_hand_count():
+    # conv: 8*8*4 outputs x 3*3*1 multiply-adds x 2 + 256 bias adds; batch norm: 2 x 256;
+    # max-pool: 4*4*4 outputs x 4 window elements; dense: 64*3 multiply-adds x 2 + 3 bias adds.
+    hand_count = (8 * 8 * 4 * 9 * 2 + 256) + 2 * 256 + 4 * 4 * 4 * 4 + (64 * 3 * 2 + 3)
+    assert count_flops(small_cnn()) == hand_count == 6019
+
+
+def test_flops_of_a_global_average_pooling_head_without_bias():
+    import keras
+
+    inputs = keras.Input(shape=(4, 4, 2))
+    pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.AveragePooling2D(2)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(5, use_bias=False)(pooled))
+    assert count_flops(model) == (2 * 2 * 2 * 4) + (2 * 2 * 2) + (2 * 5 * 2)
+
+
+def test_lenet_flops_are_dominated_by_its_convolutions():
+    space = get_space("cnn")
+    flops = count_flops(space.build(space.reference("lenet"), (28, 28, 1), 10))
+    second_conv = 14 * 14 * 50 * 5 * 5 * 20 * 2
+    assert second_conv < flops < 1.3 * second_conv + 2 * 2450 * 500 + 28 * 28 * 20 * 25 * 2
+
+
+def test_latency_is_positive_and_stable_across_repeats():
+    model = small_cnn()
+    first, second = (measure_latency_ms(model, (8, 8, 1), repeats=40) for _ in range(2))
+    assert 0 < first < 1000
+    assert 0.5 < first / second < 2.0  # a loose bound: the figure must not swing with the machine's noise
+
+
+def test_training_reports_every_epoch_and_learns_a_separable_problem():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, size=512).astype("int32")
+    x = (rng.normal(size=(512, 4, 4, 1)) * 0.1 + y[:, None, None, None]).astype("float32")
+    space = get_space("mlp")
+    model = build_model(space, space.reference("perceptron"), (4, 4, 1), 2)
+    seen = []
+    results = train(model, x, y, TrainingRecipe(epochs=8, learning_rate=0.05), held_out=(x, y),
+                    on_epoch_end=seen.append)
+    assert [result.epoch for result in seen] == list(range(1, 9)) and seen == results
+    assert results[-1].accuracy > 0.95
+    assert results[0].train_seconds <= results[-1].train_seconds
+
+
+def test_a_nan_loss_becomes_a_failed_trial_with_its_reason():
+    x = np.full((64, 4, 4, 1), np.nan, dtype="float32")
+    y = np.zeros(64, dtype="int32")
+    space = get_space("mlp")
+    model = build_model(space, space.reference("perceptron"), (4, 4, 1), 2)
+    with pytest.raises(TrialFailed, match="loss became nan in epoch 1"):
+        train(model, x, y, TrainingRecipe(epochs=2))
+
+
+def test_an_architecture_too_deep_for_the_input_fails_with_its_reason():
+    space = get_space("cnn")
+    arch = space.validate({**space.reference("lenet").to_dict(), "blocks": 3, "filters_3": 8, "kernel_3": 3,
+                           "convs_3": 1})
+    with pytest.raises(TrialFailed, match="cannot build .* shrink a 4x4 input"):
+        build_model(space, arch, (4, 4, 1), 10)
+
+
+def test_cost_of_the_perceptron():
+    space = get_space("mlp")
+    cost = measure_cost(build_model(space, space.reference("perceptron"), (28, 28, 1), 10), (28, 28, 1))
+    assert cost.params == 7850 and cost.flops == 784 * 10 * 2 + 10 and cost.latency_ms > 0
+
+
+def test_recipe_refuses_unknown_optimizers():
+    with pytest.raises(ValueError, match="optimizer"):
+        TrainingRecipe(optimizer="adagrad")

@@ -1,0 +1,86 @@
+"""`python -m nas.leaderboard` reads the store nas.search writes, in every format, and fails on bad input cleanly."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+from nas import leaderboard as command
+from results import ResultStore
+from tests.results.conftest import make_run, make_trial
+
+
+@pytest.fixture
+def output(tmp_path):
+    with ResultStore(f"sqlite:///{tmp_path / 'nas.db'}") as store:
+        store.create_run(make_run("cnn-run"))
+        store.create_run(make_run("mlp-run", space="mlp", dataset="digits", minutes=1))
+        for trial in (make_trial("cnn-run", 0, 0.91), make_trial("cnn-run", 1, 0.96),
+                      make_trial("mlp-run", 0, 0.93)):
+            store.save_trial(trial)
+    return tmp_path
+
+
+def test_json_lists_every_runs_trials_best_first(output, capsys):
+    assert command.main(["--output", str(output), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(row["run"], row["trial"]) for row in rows] == [("cnn-run", 1), ("mlp-run", 0), ("cnn-run", 0)]
+
+
+def test_filters_sort_and_top(output, capsys):
+    assert command.main(["--output", str(output), "--format", "csv", "--dataset", "mnist", "--top", "1"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(row["run"], row["trial"]) for row in rows] == [("cnn-run", "1")]
+
+
+def test_table_to_a_file(output, tmp_path, capsys):
+    target = tmp_path / "board.txt"
+    assert command.main(["--storage", f"sqlite:///{output / 'nas.db'}", "--to", str(target)]) == 0
+    assert "96.00%" in target.read_text() and "wrote 3 row(s)" in capsys.readouterr().err
+
+
+def test_no_store_yet_is_a_note_not_an_error_and_creates_nothing(tmp_path, capsys):
+    assert command.main(["--output", str(tmp_path / "empty")]) == 0
+    assert "no result store" in capsys.readouterr().err
+    assert not (tmp_path / "empty").exists()
+
+
+def test_filters_that_match_nothing_say_so(output, capsys):
+    assert command.main(["--output", str(output), "--run", "nope"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and "no stored trials match" in captured.err
+    assert command.main(["--output", str(output), "--run", "nope", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--sort", "speed"], "invalid choice: 'speed'"),
+    (["--format", "xml"], "invalid choice: 'xml'"),
+    (["--top", "0"], "expected an integer >= 1"),
+    (["--storage", "nosuchdb://x"], "Unknown database scheme 'nosuchdb'"),
+])
+def test_bad_input_is_one_line_and_exit_code_2(argv, message, output, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        command.main(["--output", str(output), *argv] if "--storage" not in argv else argv)
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+
+
+def test_an_unwritable_target_is_exit_code_2(output, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        command.main(["--output", str(output), "--to", str(output / "no-such-folder" / "board.txt")])
+    assert exit_info.value.code == 2 and "Cannot write --to" in capsys.readouterr().err
+
+
+def test_the_leaderboard_never_imports_tensorflow_or_ray(output):
+    code = ("import sys; from nas import leaderboard; leaderboard.main(['--output', sys.argv[1]]); "
+            "heavy = [name for name in ('tensorflow', 'keras', 'ray') if name in sys.modules]; "
+            "sys.exit(f'imported {heavy}' if heavy else 0)")
+    finished = subprocess.run([sys.executable, "-c", code, str(output)], capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr
+    assert "cnn-run" in finished.stdout

@@ -1,0 +1,67 @@
+"""The Ray Tune adapter pieces, without starting Ray: the Searcher over a strategy, and trial records."""
+from __future__ import annotations
+
+from ray import cloudpickle  # how Tune pickles its callbacks
+
+from nas.runner import StrategySearcher, TrialRecorder, finished_record
+from results import ResultStore, TrialRecord, TrialStatus
+from search_spaces import Choice, SearchSpace
+from strategies import get_strategy
+
+TOY = SearchSpace("toy", [Choice("depth", [1, 2, 3]), Choice("width", [16, 32])])
+
+
+def test_suggest_asks_and_complete_tells_the_strategy():
+    strategy = get_strategy("random", TOY, seed=0)
+    searcher = StrategySearcher(strategy)
+    first, second = searcher.suggest("ray-a"), searcher.suggest("ray-b")
+    assert (first["trial"], second["trial"]) == (0, 1)
+    assert TOY.validate(first["arch"]) and len(strategy.outstanding) == 2
+    searcher.on_trial_complete("ray-b", {"validation_accuracy": 0.5})
+    searcher.on_trial_complete("ray-a", {"error": "NaN loss"})
+    assert strategy.outstanding == []
+
+
+def test_an_exhausted_strategy_finishes_the_search():
+    searcher = StrategySearcher(get_strategy("random", TOY, seed=0))
+    suggestions = [searcher.suggest(f"ray-{index}") for index in range(7)]
+    assert suggestions[-1] == StrategySearcher.FINISHED
+    assert len({TOY.validate(s["arch"]).key for s in suggestions[:-1]}) == 6
+
+
+def test_searcher_state_survives_save_and_restore(tmp_path):
+    searcher = StrategySearcher(get_strategy("random", TOY, seed=0))
+    searcher.suggest("ray-a")
+    searcher.suggest("ray-b")
+    searcher.on_trial_complete("ray-a", {"validation_accuracy": 0.7})
+    searcher.save(str(tmp_path / "searcher.json"))
+
+    restored = StrategySearcher(get_strategy("random", TOY, seed=0))
+    restored.restore(str(tmp_path / "searcher.json"))
+    assert [trial.id for trial in restored.strategy.outstanding] == [1]
+    restored.on_trial_complete("ray-b", {"validation_accuracy": 0.6})  # the in-flight trial is still known
+    assert restored.strategy.outstanding == []
+    assert restored.suggest("ray-c")["trial"] == 2
+
+
+def started(number: int = 0) -> TrialRecord:
+    return TrialRecord(run="r", number=number, status=TrialStatus.RUNNING, arch_key="depth=1,width=16",
+                       arch={"depth": 1, "width": 16})
+
+
+def test_finished_record_status_follows_the_last_result():
+    full = {"epoch": 2, "epochs_planned": 2, "validation_accuracy": 0.9, "params": 10, "node": "n", "host": "h"}
+    assert finished_record(started(), full, None).status is TrialStatus.COMPLETED
+    assert finished_record(started(), {**full, "epoch": 1}, None).status is TrialStatus.STOPPED
+    failed = finished_record(started(), {"error": "cannot build"}, None)
+    assert failed.status is TrialStatus.FAILED and failed.error == "cannot build"
+    crashed = finished_record(started(), {}, "Ray reported the trial failed")
+    assert crashed.status is TrialStatus.FAILED and crashed.validation_accuracy is None
+
+
+def test_the_recorder_pickles_without_its_display(tmp_path):
+    with ResultStore(f"sqlite:///{tmp_path / 'nas.db'}") as store:
+        recorder = TrialRecorder(store, "r", get_strategy("random", TOY, seed=0), observer=object())
+        copy = cloudpickle.loads(cloudpickle.dumps(recorder))
+        assert copy.observer is None and copy.store.url == store.url
+        copy.store.close()

@@ -1,0 +1,46 @@
+"""How command-line flags become a SearchConfig, and what a SearchConfig refuses."""
+from __future__ import annotations
+
+import pytest
+
+from nas.config import DEFAULT_TRIALS, SearchConfig
+from nas.search import build_parser, make_config
+
+
+def config_of(*argv: str) -> SearchConfig:
+    return make_config(build_parser().parse_args(list(argv)), store=None)
+
+
+def test_defaults_are_the_documented_ones():
+    config = config_of()
+    assert (config.space, config.strategy, config.dataset, config.trials, config.time_budget_s) == \
+        ("cnn", "random", "mnist", DEFAULT_TRIALS, None)
+
+
+def test_a_time_budget_alone_lifts_the_trial_limit():
+    assert config_of("--time-budget", "30m").trials is None
+    assert config_of("--time-budget", "30m").time_budget_s == 1800
+    assert config_of("--time-budget", "1h", "--trials", "7").trials == 7
+
+
+def test_flags_reach_the_config():
+    config = config_of("--space", "mlp", "--epochs", "3", "--train-subset", "100", "--top-k", "0",
+                       "--cpus-per-trial", "0.5", "--concurrency", "2", "--seed", "4", "--output", "x")
+    assert (config.space, config.epochs, config.train_subset, config.top_k, config.cpus_per_trial,
+            config.concurrency, config.seed, config.output) == ("mlp", 3, 100, 0, 0.5, 2, 4, "x")
+
+
+def test_a_config_round_trips_through_its_dict():
+    config = config_of("--time-budget", "90s", "--space", "mlp")
+    assert SearchConfig.from_dict(config.to_dict()) == config
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"trials": None}, "Expected a number of trials or a time budget"),
+    ({"trials": 0}, "Expected trials >= 1"),
+    ({"cpus_per_trial": 0}, "Expected cpus_per_trial > 0"),
+    ({"optimizer": "lbfgs"}, "Expected optimizer in"),
+])
+def test_a_config_refuses_impossible_settings(values, message):
+    with pytest.raises(ValueError, match=message):
+        SearchConfig(**values)

@@ -1,0 +1,68 @@
+"""A real search through Ray Tune on tiny data: every trial, failed ones included, lands in the store."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nas import leaderboard, search
+from results import ResultStore, TrialStatus
+
+
+@pytest.fixture(scope="module")
+def finished_search(tiny_4x4, tmp_path_factory):
+    output = tmp_path_factory.mktemp("runs")
+    argv = ["--space", "cnn", "--strategy", "random", "--data", tiny_4x4, "--trials", "7", "--epochs", "1",
+            "--final-epochs", "1", "--top-k", "2", "--cpus-per-trial", "1", "--output", str(output),
+            "--name", "tiny", "--seed", "3", "--json"]
+    return output, argv
+
+
+def test_search_stores_every_trial_including_failures(finished_search, capsys):
+    output, argv = finished_search
+    assert search.main(argv) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+
+    with ResultStore("sqlite:///" + str(output / "nas.db")) as store:
+        trials = store.trials("tiny")
+        run = store.get_run("tiny")
+    assert sorted(trial.number for trial in trials) == list(range(7))
+    assert all(trial.status is not TrialStatus.RUNNING for trial in trials)
+    failed = [trial for trial in trials if trial.status is TrialStatus.FAILED]
+    assert failed and all("shrink a 4x4 input" in trial.error for trial in failed)
+    scored = [trial for trial in trials if trial.status is TrialStatus.COMPLETED]
+    assert scored and all(trial.validation_accuracy is not None and trial.params > 0 and trial.flops > 0
+                          and trial.latency_ms > 0 and trial.node and trial.host for trial in scored)
+    # The search starts from the lecture's LeNet, enqueued as trial 0.
+    assert trials[0].arch_key.startswith("blocks=2,filters_1=20,kernel_1=5")
+    # Only the top-2 by validation accuracy were retrained and tested.
+    tested = sorted((trial for trial in trials if trial.test_accuracy is not None),
+                    key=lambda trial: -trial.validation_accuracy)
+    best_validation = sorted(scored, key=lambda trial: (-trial.validation_accuracy, trial.params))[:2]
+    assert [trial.number for trial in tested] == [trial.number for trial in best_validation]
+    assert run.status.value == "completed" and run.strategy_state["next_id"] == 7
+
+    assert summary["run"] == "tiny"
+    assert summary["trials_completed"] + summary["trials_failed"] == 7 and summary["trials_failed"] == len(failed)
+    assert summary["best"]["trial"] == best_validation[0].number
+    assert summary["best"]["test_accuracy"] == best_validation[0].test_accuracy
+    assert set(summary["best"]) >= {"arch", "validation_accuracy", "params", "flops", "latency_ms"}
+    assert "tiny" in captured.err  # the leaderboard went to stderr because of --json
+
+    # The leaderboard command reads the same store with the same --output.
+    assert leaderboard.main(["--output", str(output), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 7 and rows[0]["trial"] == best_validation[0].number
+
+
+def test_a_run_name_that_exists_is_refused_without_touching_it(finished_search, capsys):
+    output, argv = finished_search
+    with ResultStore("sqlite:///" + str(output / "nas.db")) as store:
+        before = store.trials("tiny")
+    with pytest.raises(SystemExit) as exit_info:
+        search.main(argv)
+    assert exit_info.value.code == 2
+    assert "tiny" in capsys.readouterr().err
+    with ResultStore("sqlite:///" + str(output / "nas.db")) as store:
+        assert store.trials("tiny") == before

@@ -1,0 +1,71 @@
+"""`python -m nas.train` trains a reference, an architecture file or a stored trial, tests it and saves it."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from nas import train
+from results import ResultStore
+from search_spaces import get_space
+from tests.results.conftest import make_run, make_trial
+
+
+def last_json(capsys) -> dict:
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_a_reference_trains_and_reports_its_figures(tiny_8x8, capsys):
+    assert train.main(["--reference", "perceptron", "--data", tiny_8x8, "--epochs", "20", "--json"]) == 0
+    figures = last_json(capsys)
+    assert figures["params"] == 8 * 8 * 3 + 3  # Dense(classes) on 64 pixels
+    assert figures["test_accuracy"] > 0.9 and figures["epochs"] == 20
+    assert figures["flops"] > 0 and figures["latency_ms"] > 0
+
+
+def test_an_architecture_file_trains_and_saves_a_model_that_loads_safely(tiny_8x8, tmp_path, capsys):
+    arch = get_space("cnn").validate({"blocks": 1, "filters_1": 8, "kernel_1": 3, "convs_1": 1, "pooling": "max",
+                                      "batch_norm": True, "activation": "relu", "head": "gap", "dropout": 0.0})
+    arch_file = tmp_path / "arch.json"
+    arch_file.write_text(arch.to_json())
+    saved = tmp_path / "model.keras"
+    assert train.main([str(arch_file), "--data", tiny_8x8, "--epochs", "1", "--save", str(saved), "--json"]) == 0
+    figures = last_json(capsys)
+    assert figures["arch"] == arch.key and figures["space"] == "cnn"
+
+    import keras
+
+    model = keras.saving.load_model(saved, safe_mode=True)
+    assert model.count_params() == figures["params"]
+
+
+def test_a_stored_trial_retrains_with_its_runs_recipe(tiny_8x8, tmp_path, capsys):
+    arch = get_space("mlp").validate({"depth": 1, "units_1": 32, "activation": "relu", "dropout": 0.0,
+                                      "batch_norm": False})
+    run = replace(make_run("r1", space="mlp"), config={"space": "mlp", "final_epochs": 2, "data_path": tiny_8x8})
+    with ResultStore(f"sqlite:///{tmp_path / 'nas.db'}") as store:
+        store.create_run(run)
+        store.save_trial(replace(make_trial("r1", 4, 0.9), arch=arch.to_dict(), arch_key=arch.key))
+    assert train.main(["--trial", "r1:4", "--output", str(tmp_path), "--json"]) == 0
+    figures = last_json(capsys)
+    assert (figures["trial"], figures["arch"], figures["epochs"]) == ("r1:4", arch.key, 2)
+    assert figures["params"] == 64 * 32 + 32 + 32 * 3 + 3
+
+
+def test_save_into_a_missing_folder_is_refused_before_training(tiny_8x8, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(["--reference", "perceptron", "--data", tiny_8x8, "--save", str(tmp_path / "no" / "m.keras")])
+    assert exit_info.value.code == 2 and "Cannot write --save" in capsys.readouterr().err
+
+
+def test_an_architecture_too_deep_for_the_images_is_bad_input(tiny_4x4, tmp_path, capsys):
+    three_blocks = {"blocks": 3, "pooling": "max", "batch_norm": False, "activation": "relu", "head": "gap",
+                    "dropout": 0.0, **{f"{choice}_{block}": value for block in (1, 2, 3)
+                                       for choice, value in (("filters", 8), ("kernel", 3), ("convs", 1))}}
+    arch_file = tmp_path / "deep.json"
+    arch_file.write_text(get_space("cnn").validate(three_blocks).to_json())
+    with pytest.raises(SystemExit) as exit_info:
+        train.main([str(arch_file), "--data", tiny_4x4, "--epochs", "1"])
+    error = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "cannot build" in error and "(4, 4, 1)" in error

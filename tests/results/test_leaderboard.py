@@ -1,0 +1,67 @@
+"""Leaderboards rank stored trials best first, filter them, and render them as a table, CSV and JSON."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from results import leaderboard, render
+
+DESIGN_ROW_FIELDS = {"run", "trial", "status", "arch", "space", "strategy", "dataset", "validation_accuracy",
+                     "test_accuracy", "params", "flops", "latency_ms", "train_seconds", "node"}
+
+
+def ranking(rows):
+    return [(row.run, row.trial) for row in rows]
+
+
+def test_best_validation_accuracy_first_ties_to_fewer_params_failures_last(filled_store):
+    assert ranking(leaderboard(filled_store)) == \
+        [("mlp-run", 0), ("cnn-run", 1), ("cnn-run", 0), ("mlp-run", 1), ("cnn-run", 2)]
+
+
+def test_sorting_by_a_cost_puts_the_cheapest_first(filled_store):
+    assert ranking(leaderboard(filled_store, sort="latency_ms")) == \
+        [("mlp-run", 1), ("mlp-run", 0), ("cnn-run", 0), ("cnn-run", 1), ("cnn-run", 2)]
+    assert ranking(leaderboard(filled_store, sort="test_accuracy"))[0] == ("cnn-run", 1)
+
+
+def test_filters_and_top(filled_store):
+    assert ranking(leaderboard(filled_store, run="cnn-run", top=2)) == [("cnn-run", 1), ("cnn-run", 0)]
+    assert ranking(leaderboard(filled_store, dataset="digits")) == [("mlp-run", 0), ("mlp-run", 1)]
+    assert ranking(leaderboard(filled_store, space="mlp", strategy="bayes", top=1)) == [("mlp-run", 0)]
+    assert leaderboard(filled_store, strategy="rl") == []
+
+
+def test_rows_carry_their_runs_details(filled_store):
+    row = leaderboard(filled_store, top=1)[0]
+    assert (row.space, row.strategy, row.dataset, row.arch, row.params) == ("mlp", "bayes", "digits", "depth=0", 3000)
+
+
+def test_unknown_sort_key_and_format_are_refused(filled_store):
+    with pytest.raises(ValueError, match="Unknown sort key 'speed'. Expected one of: validation_accuracy"):
+        leaderboard(filled_store, sort="speed")
+    with pytest.raises(ValueError, match="Unknown format 'xml'"):
+        render([], "xml")
+
+
+def test_json_rows_have_the_fields_design_md_promises(filled_store):
+    rows = json.loads(render(leaderboard(filled_store), "json"))
+    assert len(rows) == 5 and all(DESIGN_ROW_FIELDS <= set(row) for row in rows)
+    assert rows[1]["test_accuracy"] == 0.94 and rows[0]["test_accuracy"] is None
+
+
+def test_csv_has_a_header_and_one_line_per_trial(filled_store):
+    rows = list(csv.DictReader(io.StringIO(render(leaderboard(filled_store), "csv"))))
+    assert [row["run"] + ":" + row["trial"] for row in rows][:2] == ["mlp-run:0", "cnn-run:1"]
+    assert rows[-1]["error"] == "NaN loss" and rows[-1]["validation_accuracy"] == ""
+
+
+def test_table_shows_percentages_counts_and_failure_reasons(filled_store):
+    table = render(leaderboard(filled_store), "table")
+    assert "95.00%" in table and "94.00%" in table and "9,000" in table
+    assert "NaN loss" in table and "mlp-run" in table  # several runs: a run column
+    single = render(leaderboard(filled_store, run="mlp-run"), "table")
+    assert "mlp-run" not in single

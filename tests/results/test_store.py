@@ -1,0 +1,121 @@
+"""The result store keeps runs and trials exactly, across processes and connections, and refuses bad URLs clearly."""
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import sqlite3
+from datetime import datetime, timezone
+
+import pytest
+
+from results import ResultStore, RunExistsError, RunStatus, StoreError, TrialStatus, sqlite_file
+from tests.results.conftest import START, make_run, make_trial
+
+
+def test_runs_and_trials_round_trip_exactly(store):
+    run = dataclasses.replace(make_run("r1"), strategy_state={"strategy": "random", "next_id": 2})
+    store.create_run(run)
+    trial = make_trial("r1", 0, 0.97, params=1234, flops=5678, latency_ms=0.42, train_seconds=3.5, epochs=2,
+                       node="abc", host="box", error=None, started_at=START, finished_at=START)
+    store.save_trial(trial)
+    assert store.get_run("r1") == run
+    assert store.get_trial("r1", 0) == trial
+    assert store.get_trial("r1", 0).started_at.tzinfo is not None
+    assert store.get_run("missing") is None and store.get_trial("r1", 7) is None
+
+
+def test_saving_a_trial_again_replaces_it(store):
+    store.create_run(make_run("r1"))
+    store.save_trial(make_trial("r1", 0, None, status=TrialStatus.RUNNING))
+    store.save_trial(make_trial("r1", 0, 0.9))
+    store.set_test_accuracy("r1", 0, 0.88)
+    (trial,) = store.trials("r1")
+    assert trial.status is TrialStatus.COMPLETED and trial.validation_accuracy == 0.9 and trial.test_accuracy == 0.88
+
+
+def test_update_run_changes_only_what_is_given(store):
+    store.create_run(make_run("r1"))
+    finished = datetime(2026, 11, 25, 8, 30, tzinfo=timezone.utc)
+    store.update_run("r1", status=RunStatus.COMPLETED, finished_at=finished)
+    store.update_run("r1", strategy_state={"next_id": 3})
+    run = store.get_run("r1")
+    assert (run.status, run.finished_at, run.strategy_state, run.config) == \
+        (RunStatus.COMPLETED, finished, {"next_id": 3}, {"space": "cnn", "trials": 3})
+    with pytest.raises(StoreError, match="No run named 'nope'"):
+        store.update_run("nope", status=RunStatus.FAILED)
+
+
+def test_a_second_run_with_a_stored_name_is_refused(store):
+    store.create_run(make_run("r1"))
+    with pytest.raises(RunExistsError, match="'r1' is already stored.*--resume"):
+        store.create_run(make_run("r1", space="mlp"))
+    assert store.get_run("r1").space == "cnn"
+
+
+def test_trials_of_all_runs_come_in_run_then_number_order(filled_store):
+    assert [(trial.run, trial.number) for trial in filled_store.trials()] == \
+        [("cnn-run", 0), ("cnn-run", 1), ("cnn-run", 2), ("mlp-run", 0), ("mlp-run", 1)]
+    assert [run.name for run in filled_store.list_runs()] == ["cnn-run", "mlp-run"]
+
+
+def test_what_one_connection_commits_another_sees_at_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
+    with ResultStore(url) as writer, ResultStore(url) as reader:
+        writer.create_run(make_run("r1"))
+        writer.save_trial(make_trial("r1", 0, 0.5))
+        assert [trial.number for trial in reader.trials("r1")] == [0]
+    # Plain sqlite3 sees the same rows: nothing is held back in a cache or an open transaction.
+    with sqlite3.connect(tmp_path / "nas.db") as connection:
+        assert connection.execute("select count(*) from trials").fetchone() == (1,)
+        assert connection.execute("pragma journal_mode").fetchone() == ("wal",)
+
+
+def test_a_store_pickles_as_its_url_and_reconnects(filled_store):
+    copy = pickle.loads(pickle.dumps(filled_store))
+    try:
+        assert copy.trials() == filled_store.trials()
+    finally:
+        copy.close()
+
+
+def test_in_memory_sqlite_keeps_its_data_across_calls():
+    with ResultStore("sqlite://") as store:
+        store.create_run(make_run("r1"))
+        assert store.get_run("r1") is not None
+
+
+@pytest.mark.parametrize("url, message", [
+    ("not a url", "Expected a database URL such as sqlite:///"),
+    ("nosuchdb://host/x", "Unknown database scheme 'nosuchdb'"),
+    ("mysql+nosuchdriver://host/x", "Unknown database scheme"),
+    ("postgresql+psycopg2://user:secret@127.0.0.1:1/db", "psycopg2"),
+])
+def test_bad_urls_get_one_clear_line(url, message):
+    with pytest.raises(StoreError, match=message) as error:
+        ResultStore(url)
+    assert "\n" not in str(error.value) and "secret" not in str(error.value)
+
+
+def test_an_unopenable_sqlite_file_is_a_store_error(tmp_path):
+    folder = tmp_path / "a-folder.db"
+    folder.mkdir()
+    with pytest.raises(StoreError, match="Cannot open the result store"):
+        ResultStore(f"sqlite:///{folder}")
+
+
+def test_a_store_of_another_schema_version_is_refused_untouched(tmp_path):
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
+    with ResultStore(url) as store:
+        store.create_run(make_run("r1"))
+    with sqlite3.connect(tmp_path / "nas.db") as connection:
+        connection.execute("update meta set value = '99' where key = 'schema_version'")
+    with pytest.raises(StoreError, match="schema version 99. Expected version 1"):
+        ResultStore(url)
+    with sqlite3.connect(tmp_path / "nas.db") as connection:
+        assert connection.execute("select name from runs").fetchall() == [("r1",)]
+
+
+def test_sqlite_file_names_the_file_behind_a_url(tmp_path):
+    assert sqlite_file(f"sqlite:///{tmp_path}/x.db") == tmp_path / "x.db"
+    assert sqlite_file("sqlite://") is None
+    assert sqlite_file("postgresql://host/db") is None
