@@ -43,14 +43,14 @@ class SearchSummary:
     best: TrialRecord | None  # highest validation accuracy; its test accuracy if it was final-trained
 
 
-def run_search(config: SearchConfig, store: ResultStore, name: str | None = None, resume: bool = False,
+def run_search(config: SearchConfig, store: ResultStore, name: str, resume: bool = False,
                observer: ExperimentObserver | None = None) -> SearchSummary:
     """Run (or with `resume`, continue) the search `name`, recording everything in `store`."""
     start = time.perf_counter()
     space = get_space(config.space)
     strategy = get_strategy(config.strategy, space, seed=config.seed)
     dataset = load_dataset(config.dataset, config.data_path, validation_size=VALIDATION_FRACTION, seed=config.seed)
-    if not resume and name:
+    if not resume:
         store.check_new_run_name(name)
     from nas import runner  # imports Ray: only once a search really starts
 
@@ -76,7 +76,7 @@ def run_search(config: SearchConfig, store: ResultStore, name: str | None = None
     return _summary(store, run.name, time.perf_counter() - start)
 
 
-def _open_run(config: SearchConfig, store: ResultStore, name: str | None, resume: bool, strategy: Strategy,
+def _open_run(config: SearchConfig, store: ResultStore, name: str, resume: bool, strategy: Strategy,
               dataset_name: str) -> tuple[RunRecord, int | None]:
     """Create the run (or reload it and its strategy's state to resume); returns it and the trials left to run
     (None: no limit but the time budget)."""
@@ -88,13 +88,15 @@ def _open_run(config: SearchConfig, store: ResultStore, name: str | None, resume
         finished = [trial for trial in store.trials(run.name) if trial.status is not TrialStatus.RUNNING]
         remaining = None if config.trials is None else config.trials - len(finished)
     else:
-        run = RunRecord(name=name or _default_name(config), space=config.space, strategy=config.strategy,
+        run = RunRecord(name=name, space=config.space, strategy=config.strategy,
                         dataset=dataset_name, status=RunStatus.RUNNING, config=config.to_dict(), created_at=_now())
         store.create_run(run)
         strategy.enqueue(reference.arch for reference in references_of_space(config.space))
         remaining = config.trials
-    store.update_run(run.name, status=RunStatus.RUNNING, strategy_state=strategy.state_dict())
-    return run, remaining
+    # A resume may change the budget or where it runs: the stored config follows, for the next resume.
+    store.update_run(run.name, status=RunStatus.RUNNING, config=config.to_dict(),
+                     strategy_state=strategy.state_dict())
+    return store.get_run(run.name), remaining
 
 
 def ranked_trials(trials: list[TrialRecord]) -> list[TrialRecord]:
@@ -135,13 +137,6 @@ def _summary(store: ResultStore, run: str, wall_seconds: float) -> SearchSummary
                          wall_seconds, ranked[0] if ranked else None)
 
 
-def resumed_config(store: ResultStore, name: str | None, overrides: dict) -> SearchConfig:
-    """The stored run's config with the settings a resume may change (where it runs, for how long)."""
-    allowed = {"trials", "time_budget_s", "address", "concurrency", "cpus_per_trial", "gpus_per_trial", "output"}
-    changed = {key: value for key, value in overrides.items() if key in allowed}
-    return SearchConfig.from_dict({**stored_run(store, name).config, **changed})
-
-
 def stored_run(store: ResultStore, name: str | None) -> RunRecord:
     if not name:
         raise UsageError("--resume needs the run to continue. Expected --name RUN with --resume")
@@ -152,7 +147,7 @@ def stored_run(store: ResultStore, name: str | None) -> RunRecord:
     return run
 
 
-def _default_name(config: SearchConfig) -> str:
+def default_run_name(config: SearchConfig) -> str:
     return f"{config.space}-{config.strategy}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 

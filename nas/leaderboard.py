@@ -54,7 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cli.fail(PROG, str(error))
     if not rows:
         print(f"{PROG}: no stored trials match", file=sys.stderr)
-    text = render(rows, args.format) if rows or args.format != "table" else ""
+    width = cli.table_width(sys.stdout) if not args.to else None
+    text = render(rows, args.format, width=width) if rows or args.format != "table" else ""
     if args.to:
         try:
             Path(args.to).write_text(text + "\n")

@@ -28,6 +28,9 @@ from strategies import Strategy, Trial
 os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
 # Tune's newer console output ignores RunConfig(verbose=0); the classic one honours it, and we draw our own.
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+# Tune's own Ctrl+C handler ends fit() as if the search were done; without it, Ctrl+C raises KeyboardInterrupt and
+# the search stops as interrupted (completed trials are already stored; --resume continues).
+os.environ.setdefault("TUNE_DISABLE_SIGINT_HANDLER", "1")
 import ray  # noqa: E402
 from ray import tune  # noqa: E402
 from ray.tune.search import ConcurrencyLimiter, Searcher  # noqa: E402
@@ -118,10 +121,8 @@ class TrialRecorder(tune.Callback):
             self.observer.trial_finished(self.records[number])
 
     def finish_unrecorded(self, result) -> None:
-        """Record a trial that ended without a completion callback (the time budget cut it) from its result."""
-        metrics = result.metrics or {}
-        error = None if METRIC in metrics else "stopped by the time budget before its first epoch ended"
-        self._finish((result.config or {}).get("trial"), metrics, error)
+        """Record a trial the time budget cut (Tune calls no callback for it) as stopped, from its last result."""
+        self._finish((result.config or {}).get("trial"), result.metrics or {}, error=None)
 
     def _save(self, record: TrialRecord) -> None:
         self.records[record.number] = record

@@ -11,7 +11,7 @@ from typing import Sequence
 
 from nas import cli_common as cli
 from nas.config import (DEFAULT_EPOCHS, DEFAULT_FINAL_EPOCHS, DEFAULT_TOP_K, DEFAULT_TRAIN_SUBSET, DEFAULT_TRIALS,
-                        SCHEDULERS, SearchConfig)
+                        OBJECTIVES, SCHEDULERS, SearchConfig)
 from nas.datasets import DATASETS
 from search_spaces import SPACES
 from strategies import STRATEGIES
@@ -22,9 +22,9 @@ PROG = "nas.search"
 def build_parser() -> cli.ArgumentParser:
     parser = cli.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0].split(": ", 1)[1])
     what = parser.add_argument_group("what to search")
-    what.add_argument("--space", choices=sorted(SPACES), default="cnn", help="search space (default: cnn)")
-    what.add_argument("--strategy", choices=sorted(STRATEGIES), default="random", help="default: random")
-    what.add_argument("--dataset", choices=DATASETS, default="mnist", help="default: mnist, bundled")
+    what.add_argument("--space", choices=sorted(SPACES), help="search space (default: cnn)")
+    what.add_argument("--strategy", choices=sorted(STRATEGIES), help="default: random")
+    what.add_argument("--dataset", choices=DATASETS, help="default: mnist, bundled")
     what.add_argument("--data", metavar="PATH.npz", help="any .npz in the keras layout (x_train, y_train, ...)")
     budget = parser.add_argument_group("budget")
     budget.add_argument("--trials", type=cli.positive_int,
@@ -38,13 +38,13 @@ def build_parser() -> cli.ArgumentParser:
                         help=f"epochs of the final training on the full training set (default: {DEFAULT_FINAL_EPOCHS})")
     budget.add_argument("--top-k", type=cli.non_negative_int, metavar="K",
                         help=f"architectures retrained and tested at the end; 0 skips it (default: {DEFAULT_TOP_K})")
-    budget.add_argument("--objective", choices=["accuracy"], default="accuracy", help="what trials maximise")
+    budget.add_argument("--objective", choices=OBJECTIVES, help="what trials maximise (default: accuracy)")
     resources = parser.add_argument_group("resources")
     resources.add_argument("--cpus-per-trial", type=cli.positive_float, metavar="C", help="default: 1")
     resources.add_argument("--gpus-per-trial", type=cli.non_negative_float, metavar="G", help="default: 0")
     resources.add_argument("--concurrency", type=cli.positive_int, metavar="K",
                            help="trials at once (default: as many as the resources allow)")
-    resources.add_argument("--scheduler", choices=SCHEDULERS, default="fifo", help="trial scheduler")
+    resources.add_argument("--scheduler", choices=SCHEDULERS, help="trial scheduler (default: fifo)")
     resources.add_argument("--address", help="join this Ray cluster instead of starting a local Ray")
     where = parser.add_argument_group("results")
     where.add_argument("--storage", metavar="URL", help="SQLAlchemy URL of the result store "
@@ -58,42 +58,61 @@ def build_parser() -> cli.ArgumentParser:
     return parser
 
 
-# Command-line names of the settings, as SearchConfig calls them.
-_SETTINGS = {"trials": "trials", "time_budget": "time_budget_s", "epochs": "epochs", "train_subset": "train_subset",
-             "final_epochs": "final_epochs", "top_k": "top_k", "cpus_per_trial": "cpus_per_trial",
-             "gpus_per_trial": "gpus_per_trial", "concurrency": "concurrency", "address": "address",
-             "seed": "seed", "output": "output"}
+# Command-line names of the settings, as SearchConfig calls them; a flag not given keeps SearchConfig's default.
+_SETTINGS = {"space": "space", "strategy": "strategy", "dataset": "dataset", "data": "data_path",
+             "trials": "trials", "time_budget": "time_budget_s", "epochs": "epochs", "train_subset": "train_subset",
+             "final_epochs": "final_epochs", "top_k": "top_k", "objective": "objective",
+             "cpus_per_trial": "cpus_per_trial", "gpus_per_trial": "gpus_per_trial", "concurrency": "concurrency",
+             "scheduler": "scheduler", "address": "address", "seed": "seed", "output": "output"}
+# What a resume may change: how long the run goes on, where it runs, and how its winners are retrained.
+_RESUMABLE = {"trials", "time_budget_s", "final_epochs", "top_k", "address", "concurrency", "cpus_per_trial",
+              "gpus_per_trial", "output"}
 
 
 def make_config(args, store) -> SearchConfig:
-    from nas.experiment import resumed_config
-
     given = {setting: getattr(args, flag) for flag, setting in _SETTINGS.items() if getattr(args, flag) is not None}
     given["address"] = given.get("address") or os.environ.get("RAY_ADDRESS")
-    if args.resume:
-        return resumed_config(store, args.name, given)
     if "time_budget_s" in given and "trials" not in given:
         given["trials"] = None  # a time budget alone runs trials until it ends, like Ray Tune's num_samples=-1
-    return SearchConfig(space=args.space, strategy=args.strategy, dataset=args.dataset, data_path=args.data,
-                        objective=args.objective, scheduler=args.scheduler, **given)
+    if args.resume:
+        return resumed_config(store, args.name, given)
+    return SearchConfig(**given)
+
+
+def resumed_config(store, name: str | None, given: dict) -> SearchConfig:
+    """The stored run's config, with what a resume may change; a flag that would change what is searched is refused."""
+    from nas.experiment import stored_run
+
+    stored = stored_run(store, name).config
+    for flag, setting in _SETTINGS.items():
+        if setting in given and setting not in _RESUMABLE and given[setting] != stored.get(setting):
+            raise cli.UsageError(f"--resume continues run {name!r} as it was started, with {setting} "
+                                 f"{stored.get(setting)!r}. Received --{flag.replace('_', '-')} {given[setting]}; "
+                                 f"drop it, or start a new run with --name")
+    return SearchConfig.from_dict({**stored, **{key: given[key] for key in given.keys() & _RESUMABLE}})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cli.quiet_libraries()
-    from nas.experiment import run_search
+    from nas.experiment import default_run_name, run_search
     from nas.progress import SearchProgress
-    from results import ResultStore, StoreError, leaderboard, render
+    from results import ResultStore, RunExistsError, StoreError, leaderboard, render
+    from strategies import StateDictError
 
     try:
         store = ResultStore(cli.storage_url(args.storage, args.output))
         config = make_config(args, store)
+    except (cli.UsageError, StoreError, ValueError) as error:  # SearchConfig says what it refuses
+        cli.fail(PROG, str(error))
+    name = args.name or default_run_name(config)
+    try:
         with SearchProgress(config.trials) as progress:
-            summary = run_search(config, store, args.name, args.resume, progress)
-    except (cli.UsageError, StoreError, ValueError) as error:
+            summary = run_search(config, store, name, args.resume, progress)
+    except (cli.UsageError, RunExistsError, StateDictError) as error:
         cli.fail(PROG, str(error))
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; completed trials are stored. Continue with --resume --name RUN",
+        print(f"{PROG}: interrupted; completed trials are stored. Continue with --resume --name {name}",
               file=sys.stderr)
         return 130
     except Exception as error:  # the search itself failed: one line, the traceback only on request
@@ -102,8 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cli.fail(PROG, f"the search failed: {type(error).__name__}: {error} (NAS_DEBUG=1 shows the traceback)",
                  code=cli.EXIT_SEARCH_FAILED)
 
-    table = render(leaderboard(store, run=summary.run, top=10), "table")
-    print(table, file=sys.stderr if args.json else sys.stdout)
+    stream = sys.stderr if args.json else sys.stdout
+    print(render(leaderboard(store, run=summary.run, top=10), "table", width=cli.table_width(stream)), file=stream)
     print(f"run {summary.run}: {summary.trials_completed} completed, {summary.trials_failed} failed, "
           f"{summary.trials_stopped} stopped in {summary.wall_seconds:.0f}s; store: {store.url}", file=sys.stderr)
     if args.json:

@@ -128,7 +128,7 @@ def _table(rows: list[LeaderboardRow], width: int | None) -> str:
             _count(row.params), _count(row.flops), _number(row.latency_ms, 3), _number(row.train_seconds, 1),
             row.arch if row.status != "failed" else f"{row.arch} ({row.error})"]
         table.add_row(*cells)
-    console = Console(file=io.StringIO(), width=width or 160, color_system=None, highlight=False)
+    console = Console(file=io.StringIO(), width=width or 240, color_system=None, highlight=False)
     console.print(table)
     return console.file.getvalue().rstrip("\n")
 

@@ -66,8 +66,6 @@ trials_table = sa.Table(
     sa.Column("finished_at", sa.DateTime(timezone=True)),
 )
 
-_TRIAL_FIELDS = [field.name for field in dataclasses.fields(TrialRecord)]
-_RUN_FIELDS = [field.name for field in dataclasses.fields(RunRecord)]
 _URL_EXAMPLE = "sqlite:///path/to/nas.db or postgresql://user:password@host/database"
 
 
@@ -125,7 +123,7 @@ class ResultStore:
     def create_run(self, run: RunRecord) -> None:
         try:
             with self.engine.begin() as connection:
-                connection.execute(runs_table.insert().values(_run_row(run)))
+                connection.execute(runs_table.insert().values(_to_row(run)))
         except sa_errors.IntegrityError:
             raise _run_exists(run.name) from None
 
@@ -137,19 +135,21 @@ class ResultStore:
     def get_run(self, name: str) -> RunRecord | None:
         with self.engine.connect() as connection:
             row = connection.execute(runs_table.select().where(runs_table.c.name == name)).mappings().first()
-        return None if row is None else _run_record(row)
+        return None if row is None else _from_row(RunRecord, row)
 
     def list_runs(self) -> list[RunRecord]:
         """All runs, oldest first."""
         query = runs_table.select().order_by(runs_table.c.created_at, runs_table.c.name)
         with self.engine.connect() as connection:
-            return [_run_record(row) for row in connection.execute(query).mappings()]
+            return [_from_row(RunRecord, row) for row in connection.execute(query).mappings()]
 
-    def update_run(self, name: str, *, status: RunStatus | None = None, strategy_state: dict | None = None,
-                   finished_at: datetime | None = None) -> None:
+    def update_run(self, name: str, *, status: RunStatus | None = None, config: dict | None = None,
+                   strategy_state: dict | None = None, finished_at: datetime | None = None) -> None:
         values: dict[str, Any] = {}
         if status is not None:
             values["status"] = RunStatus(status).value
+        if config is not None:
+            values["config"] = config
         if strategy_state is not None:
             values["strategy_state"] = strategy_state
         if finished_at is not None:
@@ -165,7 +165,7 @@ class ResultStore:
 
     def save_trial(self, trial: TrialRecord) -> None:
         """Insert the trial, or replace the stored row with the same run and number."""
-        row = _trial_row(trial)
+        row = _to_row(trial)
         key = (trials_table.c.run == trial.run) & (trials_table.c.number == trial.number)
         with self.engine.begin() as connection:
             if connection.execute(trials_table.update().where(key).values(row)).rowcount == 0:
@@ -182,7 +182,7 @@ class ResultStore:
         key = (trials_table.c.run == run) & (trials_table.c.number == number)
         with self.engine.connect() as connection:
             row = connection.execute(trials_table.select().where(key)).mappings().first()
-        return None if row is None else _trial_record(row)
+        return None if row is None else _from_row(TrialRecord, row)
 
     def trials(self, run: str | None = None) -> list[TrialRecord]:
         """The trials of one run (or of all runs), in run and trial-number order."""
@@ -190,7 +190,7 @@ class ResultStore:
         if run is not None:
             query = query.where(trials_table.c.run == run)
         with self.engine.connect() as connection:
-            return [_trial_record(row) for row in connection.execute(query).mappings()]
+            return [_from_row(TrialRecord, row) for row in connection.execute(query).mappings()]
 
     def _prepare_schema(self) -> None:
         with self.engine.begin() as connection:
@@ -250,32 +250,21 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.close()
 
 
-def _run_row(run: RunRecord) -> dict[str, Any]:
-    row = {name: getattr(run, name) for name in _RUN_FIELDS}
-    row["status"] = RunStatus(run.status).value
-    row["created_at"], row["finished_at"] = _utc(run.created_at), _utc(run.finished_at)
-    return row
+# Each record type's status enum; every datetime field is a timestamp, stored in UTC.
+_STATUS_TYPES = {RunRecord: RunStatus, TrialRecord: TrialStatus}
 
 
-def _run_record(row) -> RunRecord:
-    values = {name: row[name] for name in _RUN_FIELDS}
-    values["status"] = RunStatus(values["status"])
-    values["created_at"], values["finished_at"] = _utc(values["created_at"]), _utc(values["finished_at"])
-    return RunRecord(**values)
+def _to_row(record: RunRecord | TrialRecord) -> dict[str, Any]:
+    row = {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}
+    row["status"] = _STATUS_TYPES[type(record)](record.status).value
+    return {name: _utc(value) if isinstance(value, datetime) else value for name, value in row.items()}
 
 
-def _trial_row(trial: TrialRecord) -> dict[str, Any]:
-    row = {name: getattr(trial, name) for name in _TRIAL_FIELDS}
-    row["status"] = TrialStatus(trial.status).value
-    row["started_at"], row["finished_at"] = _utc(trial.started_at), _utc(trial.finished_at)
-    return row
-
-
-def _trial_record(row) -> TrialRecord:
-    values = {name: row[name] for name in _TRIAL_FIELDS}
-    values["status"] = TrialStatus(values["status"])
-    values["started_at"], values["finished_at"] = _utc(values["started_at"]), _utc(values["finished_at"])
-    return TrialRecord(**values)
+def _from_row(record_type: type, row) -> Any:
+    values = {field.name: row[field.name] for field in dataclasses.fields(record_type)}
+    values["status"] = _STATUS_TYPES[record_type](values["status"])
+    return record_type(**{name: _utc(value) if isinstance(value, datetime) else value
+                          for name, value in values.items()})
 
 
 def _utc(moment: datetime | None) -> datetime | None:

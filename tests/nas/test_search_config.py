@@ -44,3 +44,31 @@ def test_a_config_round_trips_through_its_dict():
 def test_a_config_refuses_impossible_settings(values, message):
     with pytest.raises(ValueError, match=message):
         SearchConfig(**values)
+
+
+@pytest.fixture
+def store_with_run(tmp_path):
+    from results import ResultStore, RunRecord, RunStatus
+
+    with ResultStore(f"sqlite:///{tmp_path / 'nas.db'}") as store:
+        config = SearchConfig(space="mlp", trials=3, epochs=1)
+        store.create_run(RunRecord("r1", "mlp", "random", "mnist", RunStatus.INTERRUPTED, config.to_dict()))
+        yield store
+
+
+def test_resume_takes_the_stored_config_and_the_new_budget(store_with_run):
+    args = build_parser().parse_args(["--resume", "--name", "r1", "--trials", "9", "--top-k", "0"])
+    config = make_config(args, store_with_run)
+    assert (config.space, config.epochs, config.trials, config.top_k) == ("mlp", 1, 9, 0)
+
+
+@pytest.mark.parametrize("flag, value", [("--space", "cnn"), ("--epochs", "4"), ("--seed", "2")])
+def test_resume_refuses_to_change_what_is_searched(store_with_run, flag, value):
+    from nas.cli_common import UsageError
+
+    args = build_parser().parse_args(["--resume", "--name", "r1", flag, value])
+    with pytest.raises(UsageError, match=f"continues run 'r1' as it was started.*Received {flag} {value}"):
+        make_config(args, store_with_run)
+    # Repeating the stored value is no change.
+    same = build_parser().parse_args(["--resume", "--name", "r1", "--space", "mlp", "--epochs", "1"])
+    assert make_config(same, store_with_run).space == "mlp"

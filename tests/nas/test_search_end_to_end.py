@@ -66,3 +66,29 @@ def test_a_run_name_that_exists_is_refused_without_touching_it(finished_search, 
     assert "tiny" in capsys.readouterr().err
     with ResultStore("sqlite:///" + str(output / "nas.db")) as store:
         assert store.trials("tiny") == before
+
+
+def test_a_time_budget_alone_stops_the_search_and_leaves_no_trial_running(tiny_8x8, tmp_path, capsys):
+    argv = ["--space", "mlp", "--data", tiny_8x8, "--time-budget", "12s", "--epochs", "400", "--top-k", "0",
+            "--output", str(tmp_path), "--name", "budget", "--json"]
+    assert search.main(argv) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    with ResultStore("sqlite:///" + str(tmp_path / "nas.db")) as store:
+        trials = store.trials("budget")
+    assert trials and all(trial.status is not TrialStatus.RUNNING for trial in trials)
+    # 400 epochs cannot finish in 12 s: the budget cut the trials, which keep the accuracy they reached.
+    stopped = [trial for trial in trials if trial.status is TrialStatus.STOPPED]
+    assert stopped and all(trial.epochs < 400 and trial.validation_accuracy is not None for trial in stopped)
+    assert summary["trials_stopped"] == len(stopped) and summary["best"]["test_accuracy"] is None
+
+
+def test_resume_continues_a_run_without_repeating_its_trials(tiny_8x8, tmp_path, capsys):
+    common = ["--output", str(tmp_path), "--name", "grow", "--top-k", "0"]
+    assert search.main(["--space", "mlp", "--data", tiny_8x8, "--trials", "3", "--epochs", "1", *common]) == 0
+    assert search.main(["--resume", "--trials", "5", *common]) == 0
+    with ResultStore("sqlite:///" + str(tmp_path / "nas.db")) as store:
+        trials = store.trials("grow")
+        run = store.get_run("grow")
+    assert [trial.number for trial in trials] == [0, 1, 2, 3, 4]
+    assert len({trial.arch_key for trial in trials}) == 5  # random search never proposes one twice
+    assert run.config["trials"] == 5 and run.status.value == "completed"
