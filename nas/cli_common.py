@@ -72,6 +72,14 @@ def positive_float(text: str) -> float:
     return value
 
 
+def run_name(text: str) -> str:
+    """A run's name also names its folder of Ray results: no path separators, no control characters."""
+    if not 1 <= len(text) <= 200 or text in (".", "..") or any(c in "/\\" or not c.isprintable() for c in text):
+        raise argparse.ArgumentTypeError(f"expected a run name of 1 to 200 printable characters without / or \\, "
+                                         f"received {text!r}")
+    return text
+
+
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 

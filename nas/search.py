@@ -51,7 +51,7 @@ def build_parser() -> cli.ArgumentParser:
                                                          "(default: SQLite under --output)")
     where.add_argument("--output", default=cli.DEFAULT_OUTPUT, metavar="DIR",
                        help=f"folder for the store, Ray's files and reports (default: ./{cli.DEFAULT_OUTPUT})")
-    where.add_argument("--name", metavar="RUN", help="name of the run (default: SPACE-STRATEGY-TIME)")
+    where.add_argument("--name", type=cli.run_name, metavar="RUN", help="name of the run (default: SPACE-STRATEGY-TIME)")
     where.add_argument("--resume", action="store_true", help="continue the stored run --name")
     where.add_argument("--seed", type=cli.non_negative_int, help="default: 0")
     where.add_argument("--json", action="store_true", help="print a JSON summary on stdout at the end")

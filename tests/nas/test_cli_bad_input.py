@@ -36,6 +36,8 @@ def fails_with(main, argv, capsys) -> str:
     (["--cpus-per-trial", "0"], "expected a number > 0"),
     (["--gpus-per-trial", "nan"], "expected a finite number >= 0"),
     (["--concurrency", "0"], "expected an integer >= 1"),
+    (["--name", "../elsewhere"], "expected a run name of 1 to 200 printable characters without /"),
+    (["--name", ""], "expected a run name"),
 ])
 def test_search_rejects_bad_arguments(argv, message, capsys):
     assert message in fails_with(search.main, argv, capsys)
