@@ -196,6 +196,30 @@ class SearchSpace:
                 decided[choice.name] = choice.options[int(rng.integers(len(choice.options)))]
         return Architecture(self.name, decided)
 
+    def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
+        """`arch` with one active decision changed to another of its options (the mutation of Real et al. 2019).
+
+        Choices that the change activates are drawn uniformly, choices it deactivates are dropped, and every other
+        decision is kept. An architecture without a choice of two or more options comes back unchanged.
+        """
+        arch = self.validate(arch)
+        mutable = [choice for choice in self.choices if choice.name in arch and len(choice.options) > 1]
+        if not mutable:
+            return arch
+        changed = mutable[int(rng.integers(len(mutable)))]
+        others = [option for option in changed.options if not _same_value(option, arch[changed.name])]
+        decided: dict[str, Value] = {}
+        for choice in self.choices:
+            if not choice.is_active(decided):
+                continue
+            if choice is changed:
+                decided[choice.name] = others[int(rng.integers(len(others)))]
+            elif choice.name in arch:
+                decided[choice.name] = arch[choice.name]
+            else:
+                decided[choice.name] = choice.options[int(rng.integers(len(choice.options)))]
+        return Architecture(self.name, decided)
+
     def enumerate(self) -> Iterator[Architecture]:
         """Every architecture of the space once, in a fixed order (use only on small spaces)."""
         def extend(position: int, decided: dict[str, Value]) -> Iterator[dict[str, Value]]:

@@ -38,10 +38,17 @@ class RandomStrategy(Strategy):
         return self._remember(unseen[int(self._rng.integers(len(unseen)))])
 
     def accept_enqueued(self, arch: Architecture) -> bool:
+        return self.mark_seen(arch)
+
+    def mark_seen(self, arch: Architecture) -> bool:
+        """Count `arch` as proposed (so it is never drawn); False if it already was."""
         if arch.key in self._seen:
             return False
         self._remember(arch)
         return True
+
+    def is_seen(self, arch: Architecture) -> bool:
+        return arch.key in self._seen
 
     def _sample_unseen_slowly(self) -> Architecture:
         while True:  # terminates: the space is larger than what was seen

@@ -94,3 +94,24 @@ def test_a_space_without_builder_says_so():
     space = toy_space()
     with pytest.raises(TypeError, match="no builder"):
         space.build(space.sample(np.random.default_rng(1)), (4,), 2)
+
+
+def test_mutate_changes_exactly_one_decision_and_keeps_conditionals_valid():
+    from search_spaces import get_space
+
+    space = get_space("cnn")
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        parent = space.sample(rng)
+        child = space.mutate(parent, rng)
+        assert space.validate(child) == child and child != parent
+        changed = [name for name in parent if name in child and parent[name] != child[name]]
+        assert len(changed) == 1
+        if changed != ["blocks"] and changed != ["head"]:  # only these switch other choices on or off
+            assert set(child) == set(parent)
+
+
+def test_mutate_leaves_an_architecture_with_nothing_to_change():
+    space = SearchSpace("fixed", [Choice("only", [1])])
+    arch = space.validate({"only": 1})
+    assert space.mutate(arch, np.random.default_rng(0)) == arch

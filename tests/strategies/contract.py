@@ -1,0 +1,108 @@
+"""The contract every strategy keeps, as a test class each strategy's tests subclass (like Optuna's sampler suite).
+
+    class TestEvolutionContract(StrategyContract):
+        strategy_name = "evolution"
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from search_spaces import Choice, SearchSpace, get_space
+from strategies import StateDictError, get_strategy
+
+
+def small_space() -> SearchSpace:
+    """5 architectures, one choice conditional on another."""
+    return SearchSpace("small", [Choice("a", [1, 2, 3]), Choice("b", ["x", "y"], when={"a": [2, 3]})])
+
+
+def toy_reward(arch) -> float:
+    """A smooth reward on the mlp space, for strategies that learn from it."""
+    return arch.get("units_1", 0) / 512 - 0.1 * arch["depth"]
+
+
+class StrategyContract:
+    strategy_name: str = ""
+
+    def make(self, space, seed=0, **options):
+        return get_strategy(self.strategy_name, space, seed=seed, **options)
+
+    def run(self, strategy, count, reward=toy_reward) -> list[str]:
+        """Ask and tell `count` trials one at a time; the proposed keys."""
+        keys = []
+        for _ in range(count):
+            trial = strategy.ask()
+            keys.append(trial.arch.key)
+            strategy.tell(trial, reward(trial.arch))
+        return keys
+
+    def test_same_seed_same_proposals_and_different_seed_different_ones(self):
+        space = get_space("mlp")
+        assert self.run(self.make(space, seed=3), 30) == self.run(self.make(space, seed=3), 30)
+        assert self.run(self.make(space, seed=3), 30) != self.run(self.make(space, seed=4), 30)
+
+    def test_every_proposal_is_valid_and_none_repeats_until_the_space_is_exhausted(self):
+        space = small_space()
+        strategy = self.make(space)
+        proposed = self.run(strategy, space.size, reward=lambda arch: float(arch["a"]))
+        assert sorted(proposed) == sorted(arch.key for arch in space.enumerate())
+        assert strategy.ask() is None
+
+    def test_state_round_trips_mid_search_through_json(self):
+        space = get_space("mlp")
+        original = self.make(space, seed=5)
+        self.run(original, 25)
+        in_flight = original.ask()
+        resumed = self.make(space, seed=999)
+        resumed.load_state_dict(json.loads(json.dumps(original.state_dict())))
+        assert [trial.id for trial in resumed.outstanding] == [in_flight.id]
+        original.tell(in_flight, 0.5)
+        resumed.tell(in_flight, 0.5)
+        assert self.run(resumed, 15) == self.run(original, 15)
+
+    def test_outstanding_trials_are_reissued_with_their_ids_after_a_resume(self):
+        strategy = self.make(get_space("mlp"), seed=1)
+        in_flight = [strategy.ask(), strategy.ask()]
+        resumed = self.make(get_space("mlp"), seed=1)
+        resumed.load_state_dict(strategy.state_dict())
+        resumed.reissue_outstanding()
+        assert [resumed.ask(), resumed.ask()] == in_flight
+        assert resumed.ask().id == 2
+
+    def test_enqueued_architectures_come_first_and_are_not_proposed_again(self):
+        space = small_space()
+        strategy = self.make(space)
+        wanted = space.validate({"a": 2, "b": "y"})
+        strategy.enqueue([wanted])
+        assert strategy.ask().arch == wanted
+        assert wanted.key not in [strategy.ask().arch.key for _ in range(space.size - 1)]
+
+    def test_tolerates_parallel_asks_out_of_order_tells_and_failures(self, caplog):
+        strategy = self.make(get_space("cnn"))
+        trials = [strategy.ask() for _ in range(40)]
+        rng = np.random.default_rng(0)
+        for index in rng.permutation(len(trials))[:-1]:
+            trial = trials[int(index)]
+            outcome = [None, math.nan, math.inf, 0.1 * trial.arch["blocks"]][int(index) % 4]
+            strategy.tell(trial, outcome)
+        assert "treating it as failed" in caplog.text
+        assert len(strategy.outstanding) == 1
+        assert strategy.ask() is not None
+        already_told = next(trial for trial in trials if trial not in strategy.outstanding)
+        with pytest.raises(ValueError, match="not outstanding"):
+            strategy.tell(already_told, 0.5)
+
+    def test_unknown_options_and_foreign_state_are_refused(self):
+        with pytest.raises(ValueError, match=f"Unknown option 'no_such_option' for strategy "
+                                             f"'{self.strategy_name}'"):
+            self.make(small_space(), no_such_option=2.0)
+        state = self.make(get_space("mlp")).state_dict()
+        with pytest.raises(StateDictError, match="space 'cnn'"):
+            self.make(get_space("cnn")).load_state_dict(state)
+        other = "random" if self.strategy_name != "random" else "evolution"
+        with pytest.raises(StateDictError, match=f"strategy '{other}'"):
+            self.make(get_space("mlp")).load_state_dict(get_strategy(other, get_space("mlp")).state_dict())

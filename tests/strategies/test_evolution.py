@@ -1,0 +1,74 @@
+"""Regularized evolution keeps the strategy contract, ages its population, and beats random search on a toy space."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from search_spaces import Choice, SearchSpace
+from strategies import get_strategy
+from tests.strategies.contract import StrategyContract
+
+# 8 choices of 6 options (1.7 million architectures); the reward peaks at one known architecture.
+TOY = SearchSpace("toy", [Choice(f"c{index}", list(range(6))) for index in range(8)])
+OPTIMUM = {f"c{index}": (index * 5) % 6 for index in range(8)}
+
+
+def toy_accuracy(arch) -> float:
+    """1.0 at OPTIMUM, falling with the distance of each decision from it: no training, a known optimum."""
+    return 1.0 - sum(abs(arch[name] - best) for name, best in OPTIMUM.items()) / 40
+
+
+def best_after(strategy_name: str, seed: int, trials: int, **options) -> float:
+    strategy = get_strategy(strategy_name, TOY, seed=seed, **options)
+    best = 0.0
+    for _ in range(trials):
+        trial = strategy.ask()
+        best = max(best, toy_accuracy(trial.arch))
+        strategy.tell(trial, toy_accuracy(trial.arch))
+    return best
+
+
+class TestEvolutionContract(StrategyContract):
+    strategy_name = "evolution"
+
+    def make(self, space, seed=0, **options):
+        # A small population, so the contract's short searches reach the mutation phase.
+        return get_strategy("evolution", space, seed=seed, **{"population_size": 4, "sample_size": 2, **options})
+
+
+def test_beats_random_search_at_equal_budget():
+    seeds = range(10)
+    evolution = np.mean([best_after("evolution", seed, 150) for seed in seeds])
+    random = np.mean([best_after("random", seed, 150) for seed in seeds])
+    assert evolution > random + 0.05, (evolution, random)
+
+
+def test_the_population_keeps_the_newest_members_and_skips_failures():
+    strategy = get_strategy("evolution", TOY, seed=0, population_size=3, sample_size=2)
+    told = []
+    for number in range(6):
+        trial = strategy.ask()
+        reward = None if number == 4 else float(number)
+        strategy.tell(trial, reward)
+        told.append((trial.arch.to_dict(), reward))
+    population = strategy.state_dict()["state"]["population"]
+    assert population == [[arch, reward] for arch, reward in told if reward is not None][-3:]
+
+
+def test_children_are_one_mutation_from_a_population_member():
+    strategy = get_strategy("evolution", TOY, seed=1, population_size=5, sample_size=2)
+    for _ in range(5):
+        trial = strategy.ask()
+        strategy.tell(trial, toy_accuracy(trial.arch))
+    members = [dict(arch) for arch, _ in strategy.state_dict()["state"]["population"]]
+    child = strategy.ask().arch
+    assert min(sum(child[name] != member[name] for name in member) for member in members) == 1
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"population_size": 1}, "Expected population_size >= 2"),
+    ({"population_size": 4, "sample_size": 5}, "Expected 1 <= sample_size <= population_size"),
+])
+def test_bad_options_are_refused(options, message):
+    with pytest.raises(ValueError, match=message):
+        get_strategy("evolution", TOY, **options)
