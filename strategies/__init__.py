@@ -5,10 +5,11 @@ from typing import Any
 
 from search_spaces import SearchSpace
 from strategies.base import StateDictError, Strategy, Trial
+from strategies.bayes import BayesStrategy
 from strategies.evolution import EvolutionStrategy
 from strategies.random_search import RandomStrategy
 
-STRATEGIES: dict[str, type[Strategy]] = {strategy.name: strategy for strategy in (RandomStrategy, EvolutionStrategy)}
+STRATEGIES: dict[str, type[Strategy]] = {strategy.name: strategy for strategy in (RandomStrategy, BayesStrategy, EvolutionStrategy)}
 
 
 def get_strategy(name: str, space: SearchSpace, seed: int | None = None, **options: Any) -> Strategy:

@@ -6,7 +6,7 @@ import pytest
 from nas.estimator import TrainingRecipe, TrialFailed, build_model, measure_cost, train
 from nas.flops import count_flops
 from nas.latency import measure_latency_ms
-from search_spaces import Choice, SearchSpace, get_space
+from search_spaces import get_space
 
 
 def small_cnn():

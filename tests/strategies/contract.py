@@ -20,6 +20,31 @@ def small_space() -> SearchSpace:
     return SearchSpace("small", [Choice("a", [1, 2, 3]), Choice("b", ["x", "y"], when={"a": [2, 3]})])
 
 
+# 8 choices of 6 options (1.7 million architectures) whose reward peaks at one known architecture: strategies that
+# learn are compared with random search on it, without any training.
+TOY = SearchSpace("toy", [Choice(f"c{index}", list(range(6))) for index in range(8)])
+OPTIMUM = {f"c{index}": (index * 5) % 6 for index in range(8)}
+
+
+def toy_accuracy(arch) -> float:
+    """1.0 at OPTIMUM, falling with the distance of each decision from it."""
+    return 1.0 - sum(abs(arch[name] - best) for name, best in OPTIMUM.items()) / 40
+
+
+def mean_best_accuracy(strategy_name: str, trials: int, seeds: range = range(6)) -> float:
+    """The best toy accuracy found in `trials` trials, averaged over seeds (deterministic: no flaky margins)."""
+    bests = []
+    for seed in seeds:
+        strategy = get_strategy(strategy_name, TOY, seed=seed)
+        best = 0.0
+        for _ in range(trials):
+            trial = strategy.ask()
+            best = max(best, toy_accuracy(trial.arch))
+            strategy.tell(trial, toy_accuracy(trial.arch))
+        bests.append(best)
+    return float(np.mean(bests))
+
+
 def toy_reward(arch) -> float:
     """A smooth reward on the mlp space, for strategies that learn from it."""
     return arch.get("units_1", 0) / 512 - 0.1 * arch["depth"]

@@ -1,0 +1,113 @@
+"""Bayesian optimisation with Optuna's TPE sampler, driven through Optuna's public ask/tell API.
+
+Optuna does the modelling: each proposal is an Optuna trial whose choices are suggested define-by-run, in the
+space's order, so a conditional choice is only suggested where it is active. TPE runs multivariate with
+`group=True` (Optuna's way of modelling conditional spaces: one model per set of choices that occur together)
+and with the constant liar, so several outstanding trials do not all land on the same point.
+
+What is ours: a failed trial is told as failed (TPE ignores it), not as a zero; a proposal of an architecture
+already proposed is answered from memory (its reward, or failed while it is still running) and TPE asks again,
+falling back to a random unseen architecture; and the state is the list of finished Optuna trials, from which a
+fresh study is rebuilt on load. The sampler is re-seeded from (seed, trial number) before every ask, so a
+resumed search proposes exactly what the original would have.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import optuna
+
+from search_spaces import Architecture, SearchSpace
+from strategies.base import Strategy, Trial
+from strategies.random_search import RandomStrategy
+
+# TPE's defaults are tuned for continuous search spaces; these are Optuna's own options.
+_N_STARTUP_TRIALS = 10  # random proposals before TPE models anything (Optuna's default)
+_DUPLICATE_ATTEMPTS = 10
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)  # Optuna logs every trial at INFO
+
+
+class BayesStrategy(Strategy):
+    name = "bayes"
+    options = frozenset({"n_startup_trials"})
+
+    def __init__(self, space: SearchSpace, seed: int | None = None, **options: Any):
+        super().__init__(space, seed, **options)
+        self.n_startup_trials = options.get("n_startup_trials", _N_STARTUP_TRIALS)
+        if not isinstance(self.n_startup_trials, int) or self.n_startup_trials < 0:
+            raise ValueError(f"Expected n_startup_trials >= 0. Received: {self.n_startup_trials!r}")
+        self._explorer = RandomStrategy(space, seed=None if seed is None else seed + 1)
+        self._rewards: dict[str, float | None] = {}  # architecture key -> reward (None: failed or still running)
+        self._history: list[tuple[dict, float | None]] = []  # finished Optuna trials: params, value (None: failed)
+        self._asked: dict[str, optuna.trial.Trial] = {}  # architecture key -> its running Optuna trial
+        self._study = self._new_study()
+
+    def _new_study(self) -> optuna.Study:
+        return optuna.create_study(direction="maximize", sampler=self._sampler(0))
+
+    def _sampler(self, salt: int) -> optuna.samplers.TPESampler:
+        seed = None if self.seed is None else (self.seed * 1_000_003 + salt) % 2**32
+        with warnings.catch_warnings():  # multivariate and group are marked experimental in Optuna
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True,
+                                              n_startup_trials=self.n_startup_trials)
+
+    def propose(self) -> Architecture | None:
+        for attempt in range(_DUPLICATE_ATTEMPTS):
+            self._study.sampler = self._sampler(self._next_id * _DUPLICATE_ATTEMPTS + attempt)
+            optuna_trial = self._study.ask()
+            arch = self._suggest(optuna_trial)
+            if self._explorer.mark_seen(arch):
+                self._asked[arch.key] = optuna_trial
+                return arch
+            # Seen before: TPE learns the known answer (failed while that trial is still running) and asks again.
+            self._finish(optuna_trial, self._rewards.get(arch.key))
+        return self._explorer.propose()
+
+    def _suggest(self, optuna_trial: optuna.trial.Trial) -> Architecture:
+        decided: dict[str, Any] = {}
+        for choice in self.space.choices:
+            if choice.is_active(decided):
+                decided[choice.name] = optuna_trial.suggest_categorical(choice.name, list(choice.options))
+        return Architecture(self.space.name, decided)
+
+    def accept_enqueued(self, arch: Architecture) -> bool:
+        return self._explorer.mark_seen(arch)
+
+    def observe(self, trial: Trial, reward: float | None) -> None:
+        self._rewards[trial.arch.key] = reward
+        optuna_trial = self._asked.pop(trial.arch.key, None)
+        if optuna_trial is None:  # enqueued, random fallback, or asked before a resume: TPE learns it all the same
+            self._add_finished(trial.arch.to_dict(), reward)
+        else:
+            self._finish(optuna_trial, reward)
+
+    def _finish(self, optuna_trial: optuna.trial.Trial, reward: float | None) -> None:
+        if reward is None:
+            self._study.tell(optuna_trial, state=optuna.trial.TrialState.FAIL)
+        else:
+            self._study.tell(optuna_trial, reward)
+        self._history.append((dict(optuna_trial.params), reward))
+
+    def _add_finished(self, params: dict, reward: float | None) -> None:
+        distributions = {name: optuna.distributions.CategoricalDistribution(list(self.space.choice(name).options))
+                         for name in params}
+        state = optuna.trial.TrialState.FAIL if reward is None else optuna.trial.TrialState.COMPLETE
+        self._study.add_trial(optuna.trial.create_trial(state=state, value=reward, params=params,
+                                                        distributions=distributions))
+        self._history.append((params, reward))
+
+    def strategy_state(self) -> dict[str, Any]:
+        return {"seed": self.seed, "explorer": self._explorer.state_dict(), "rewards": self._rewards,
+                "history": [[params, reward] for params, reward in self._history]}
+
+    def load_strategy_state(self, state: dict[str, Any]) -> None:
+        self.seed = state["seed"]  # the sampler is re-seeded from it before every ask
+        self._explorer.load_state_dict(state["explorer"])
+        self._rewards = dict(state["rewards"])
+        self._asked, self._history = {}, []
+        self._study = self._new_study()
+        for params, reward in state["history"]:
+            self._add_finished(params, reward)
