@@ -8,7 +8,7 @@ from typing import Any
 
 from nas.estimator import TrainingRecipe
 
-SCHEDULERS = ("fifo",)
+SCHEDULERS = ("fifo", "asha")
 OBJECTIVES = ("accuracy",)
 
 # Defaults sized so the default search finishes in about 5 minutes on 2 CPU cores (README, "Figures").

@@ -76,7 +76,8 @@ def build_model(space: SearchSpace, arch: Architecture, input_shape: Sequence[in
     try:
         return space.build(arch, input_shape, num_classes)
     except Exception as error:  # a builder's error is the architecture's fault, not the search's
-        raise ArchitectureDoesNotFit(f"cannot build {arch.key} for input {tuple(input_shape)}: {_one_line(error)}") from error
+        raise ArchitectureDoesNotFit(f"cannot build {arch.key} for input {tuple(input_shape)}: "
+                                     f"{_one_line(error)}") from error
 
 
 def measure_cost(model, input_shape: Sequence[int]) -> ModelCost:

@@ -44,14 +44,16 @@ def build_parser() -> cli.ArgumentParser:
     resources.add_argument("--gpus-per-trial", type=cli.non_negative_float, metavar="G", help="default: 0")
     resources.add_argument("--concurrency", type=cli.positive_int, metavar="K",
                            help="trials at once (default: as many as the resources allow)")
-    resources.add_argument("--scheduler", choices=SCHEDULERS, help="trial scheduler (default: fifo)")
+    resources.add_argument("--scheduler", choices=SCHEDULERS,
+                           help="fifo, or asha to stop trailing trials early (default: fifo)")
     resources.add_argument("--address", help="join this Ray cluster instead of starting a local Ray")
     where = parser.add_argument_group("results")
     where.add_argument("--storage", metavar="URL", help="SQLAlchemy URL of the result store "
                                                          "(default: SQLite under --output)")
     where.add_argument("--output", default=cli.DEFAULT_OUTPUT, metavar="DIR",
                        help=f"folder for the store, Ray's files and reports (default: ./{cli.DEFAULT_OUTPUT})")
-    where.add_argument("--name", type=cli.run_name, metavar="RUN", help="name of the run (default: SPACE-STRATEGY-TIME)")
+    where.add_argument("--name", type=cli.run_name, metavar="RUN",
+                       help="name of the run (default: SPACE-STRATEGY-TIME)")
     where.add_argument("--resume", action="store_true", help="continue the stored run --name")
     where.add_argument("--seed", type=cli.non_negative_int, help="default: 0")
     where.add_argument("--json", action="store_true", help="print a JSON summary on stdout at the end")

@@ -8,8 +8,10 @@ from strategies.base import StateDictError, Strategy, Trial
 from strategies.bayes import BayesStrategy
 from strategies.evolution import EvolutionStrategy
 from strategies.random_search import RandomStrategy
+from strategies.rl import RLStrategy
 
-STRATEGIES: dict[str, type[Strategy]] = {strategy.name: strategy for strategy in (RandomStrategy, BayesStrategy, EvolutionStrategy)}
+STRATEGIES: dict[str, type[Strategy]] = {
+    strategy.name: strategy for strategy in (RandomStrategy, BayesStrategy, RLStrategy, EvolutionStrategy)}
 
 
 def get_strategy(name: str, space: SearchSpace, seed: int | None = None, **options: Any) -> Strategy:

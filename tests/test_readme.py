@@ -9,7 +9,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def test_readme_starts_with_the_two_setup_commands():
     first_block = re.search(r"```bash\n(.*?)```", README.read_text(), re.S).group(1).strip().splitlines()
-    assert first_block == ['pip install ".[cpu]" && python -m nas.search --space cnn --strategy random',
+    assert first_block == ['pip install ".[cpu]" && python -m nas.search --space cnn --strategy rl',
                            'pip install -e ".[test]" && python -m pytest']
 
 

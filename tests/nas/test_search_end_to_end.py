@@ -92,3 +92,18 @@ def test_resume_continues_a_run_without_repeating_its_trials(tiny_8x8, tmp_path,
     assert [trial.number for trial in trials] == [0, 1, 2, 3, 4]
     assert len({trial.arch_key for trial in trials}) == 5  # random search never proposes one twice
     assert run.config["trials"] == 5 and run.status.value == "completed"
+
+
+def test_asha_stops_trailing_trials_and_their_strategy_still_learns_their_accuracy(tiny_8x8, tmp_path, capsys):
+    argv = ["--space", "mlp", "--strategy", "evolution", "--data", tiny_8x8, "--trials", "8", "--epochs", "9",
+            "--scheduler", "asha", "--concurrency", "2", "--top-k", "0", "--output", str(tmp_path),
+            "--name", "asha", "--seed", "1"]
+    assert search.main(argv) == 0
+    with ResultStore("sqlite:///" + str(tmp_path / "nas.db")) as store:
+        trials = store.trials("asha")
+        run = store.get_run("asha")
+    stopped = [trial for trial in trials if trial.status is TrialStatus.STOPPED]
+    assert len(trials) == 8 and stopped
+    assert all(trial.epochs < 9 and trial.validation_accuracy is not None for trial in stopped)
+    population = run.strategy_state["state"]["population"]
+    assert run.strategy_state["outstanding"] == [] and len(population) == 8  # every reward reached the strategy
