@@ -55,6 +55,8 @@ class SearchProgress:
         self._bar.update(self._task, completed=self.done, status=self._status())
         if record.status is TrialStatus.FAILED:
             detail = f"failed: {record.error}"
+        elif record.validation_accuracy is None:
+            detail = f"{record.status.value} before its first epoch ended"
         else:
             detail = (f"{record.status.value}: val {percent(record.validation_accuracy)}, "
                       f"{record.params or 0:,} params, {record.latency_ms or 0:.3f} ms")

@@ -92,6 +92,7 @@ class TrialRecorder(tune.Callback):
     def __init__(self, store: ResultStore, run: str, strategy: Strategy, observer: SearchObserver | None):
         self.store, self.run, self.strategy, self.observer = store, run, strategy, observer
         self.records: dict[int, TrialRecord] = {}
+        self.last_results: dict[int, dict] = {}  # each trial's latest report, as Tune handed it to the driver
 
     def __getstate__(self) -> dict:
         # Tune pickles its callbacks with the experiment; a progress display belongs to one process.
@@ -104,6 +105,9 @@ class TrialRecorder(tune.Callback):
         self._save(record)
         if self.observer:
             self.observer.trial_started(record)
+
+    def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
+        self.last_results[trial.config["trial"]] = result
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
         self._finish(trial.config["trial"], trial.last_result or {}, error=None)
@@ -122,7 +126,8 @@ class TrialRecorder(tune.Callback):
 
     def finish_unrecorded(self, result) -> None:
         """Record a trial the time budget cut (Tune calls no callback for it) as stopped, from its last result."""
-        self._finish((result.config or {}).get("trial"), result.metrics or {}, error=None)
+        number = (result.config or {}).get("trial")
+        self._finish(number, self.last_results.get(number) or result.metrics or {}, error=None)
 
     def _save(self, record: TrialRecord) -> None:
         self.records[record.number] = record
@@ -157,6 +162,9 @@ def start_ray(config: SearchConfig) -> bool:
     if ray.is_initialized():
         return False
     logging.getLogger("ray._private.authentication.authentication_token_setup").addFilter(_DropTokenNotice())
+    # Tune's warnings (e.g. about trials the time budget cut before they wrote results) are about its own
+    # bookkeeping; ours say what happened to each trial.
+    logging.getLogger("ray.tune").setLevel(logging.ERROR)
     quiet = dict(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
     if config.address:
         ray.init(address=config.address, **{k: v for k, v in quiet.items() if k != "include_dashboard"})

@@ -65,3 +65,20 @@ def test_the_recorder_pickles_without_its_display(tmp_path):
         copy = cloudpickle.loads(cloudpickle.dumps(recorder))
         assert copy.observer is None and copy.store.url == store.url
         copy.store.close()
+
+
+def test_a_trial_cut_by_the_time_budget_keeps_its_last_reported_accuracy(tmp_path):
+    class Reported:  # what Tune hands the callbacks and returns from fit()
+        config = {"trial": 0, "arch": {"depth": 1, "width": 16}}
+        metrics = {}  # Tune could not read the trial's results back from disk
+
+    with ResultStore(f"sqlite:///{tmp_path / 'nas.db'}") as store:
+        from results import RunRecord, RunStatus
+
+        store.create_run(RunRecord("r", "toy", "random", "d", RunStatus.RUNNING, {}))
+        recorder = TrialRecorder(store, "r", get_strategy("random", TOY, seed=0), observer=None)
+        recorder.on_trial_start(0, [], Reported())
+        recorder.on_trial_result(0, [], Reported(), {"epoch": 3, "epochs_planned": 9, "validation_accuracy": 0.8})
+        recorder.finish_unrecorded(Reported())
+        stored = store.get_trial("r", 0)
+    assert (stored.status, stored.epochs, stored.validation_accuracy) == (TrialStatus.STOPPED, 3, 0.8)

@@ -69,16 +69,19 @@ def test_a_run_name_that_exists_is_refused_without_touching_it(finished_search, 
 
 
 def test_a_time_budget_alone_stops_the_search_and_leaves_no_trial_running(tiny_8x8, tmp_path, capsys):
-    argv = ["--space", "mlp", "--data", tiny_8x8, "--time-budget", "12s", "--epochs", "400", "--top-k", "0",
+    argv = ["--space", "mlp", "--data", tiny_8x8, "--time-budget", "25s", "--epochs", "4000", "--top-k", "0",
             "--output", str(tmp_path), "--name", "budget", "--json"]
     assert search.main(argv) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     with ResultStore("sqlite:///" + str(tmp_path / "nas.db")) as store:
         trials = store.trials("budget")
     assert trials and all(trial.status is not TrialStatus.RUNNING for trial in trials)
-    # 400 epochs cannot finish in 12 s: the budget cut the trials, which keep the accuracy they reached.
+    # 4000 epochs cannot finish in 25 s: the budget cut the trials, which keep the accuracy they reached (none,
+    # for a trial cut before its first epoch ended).
     stopped = [trial for trial in trials if trial.status is TrialStatus.STOPPED]
-    assert stopped and all(trial.epochs < 400 and trial.validation_accuracy is not None for trial in stopped)
+    assert stopped and all(trial.epochs is None or trial.epochs < 4000 for trial in stopped)
+    # How many epochs a trial reached depends on the machine's load, not on nas: only consistency is checked.
+    assert all((trial.epochs is None) == (trial.validation_accuracy is None) for trial in stopped)
     assert summary["trials_stopped"] == len(stopped) and summary["best"]["test_accuracy"] is None
 
 
