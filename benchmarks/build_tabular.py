@@ -1,7 +1,9 @@
 """Train every architecture of the tabular benchmark's space once and write the table (`data/...csv`).
 
-    python benchmarks/build_tabular.py                     # all 1,009, two worker processes (about 15 min here)
+    python benchmarks/build_tabular.py                     # all 1,009, two worker processes (about 30 min here)
     python benchmarks/build_tabular.py --workers 1 --limit 20
+
+Each worker appends to its own part file as it goes; stopped and run again, it trains only what is missing.
 
 Data: the bundled MNIST; a stratified 5,000 training and 5,000 validation images from its training set (seed 0),
 and its full 10,000-image test set. Each worker process trains its share with one TensorFlow thread.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import glob
 import multiprocessing
 import os
 import sys
@@ -21,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.tabular import FIELDS, RECIPE, TABLE, TABULAR_SPACE  # noqa: E402
 
 
-def train_share(worker: int, workers: int, limit: int | None, output: str) -> None:
+def train_share(keys: list[str], output: str) -> None:
     os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = "1"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
@@ -32,7 +35,7 @@ def train_share(worker: int, workers: int, limit: int | None, output: str) -> No
     data = load_dataset("mnist", validation_size=RECIPE["validation_images"], seed=RECIPE["seed"])
     data = data.training_subset(RECIPE["train_images"], seed=RECIPE["seed"])
     recipe = TrainingRecipe(RECIPE["optimizer"], RECIPE["learning_rate"], RECIPE["batch_size"], RECIPE["epochs"])
-    architectures = list(TABULAR_SPACE.enumerate())[:limit][worker::workers]
+    architectures = [TABULAR_SPACE.from_key(key) for key in keys]
     with open(output, "w", newline="") as file:
         writer = csv.writer(file)
         for number, arch in enumerate(architectures):
@@ -46,7 +49,19 @@ def train_share(worker: int, workers: int, limit: int | None, output: str) -> No
                              round(evaluate_accuracy(model, data.x_test, data.y_test), 5), cost.params, cost.flops,
                              round(cost.latency_ms, 4), round(seconds, 3)])
             file.flush()
-            print(f"worker {worker}: {number + 1}/{len(architectures)}", file=sys.stderr, flush=True)
+            print(f"{output}: {number + 1}/{len(architectures)}", file=sys.stderr, flush=True)
+
+
+def finished_rows(table: str) -> dict[str, list[str]]:
+    """Complete rows of every part file of `table` (a row cut by a kill is dropped and trained again)."""
+    keys = {arch.key for arch in TABULAR_SPACE.enumerate()}
+    rows = {}
+    for part in sorted(glob.glob(f"{table}.part*")):
+        with open(part, newline="") as file:
+            for row in csv.reader(file):
+                if len(row) == len(FIELDS) and row[0] in keys and row[-1]:
+                    rows[row[0]] = row
+    return rows
 
 
 def main() -> None:
@@ -55,23 +70,27 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="only the first N architectures (a quick check)")
     parser.add_argument("--to", default=str(TABLE))
     args = parser.parse_args()
-    shards = [f"{args.to}.part{worker}" for worker in range(args.workers)]
+    # Rows already trained (by a run that was stopped) are kept: each worker writes its own part file as it goes.
+    done = finished_rows(args.to)
+    remaining = [arch.key for arch in list(TABULAR_SPACE.enumerate())[:args.limit] if arch.key not in done]
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    shards = [f"{args.to}.part{worker}-{stamp}" for worker in range(args.workers)]
     processes = [multiprocessing.get_context("spawn").Process(target=train_share,
-                                                              args=(worker, args.workers, args.limit, shard))
+                                                              args=(remaining[worker::args.workers], shard))
                  for worker, shard in enumerate(shards)]
     for process in processes:
         process.start()
     for process in processes:
         process.join()
         if process.exitcode:
-            raise SystemExit(f"a worker failed with exit code {process.exitcode}")
-    rows = [row for shard in shards for row in csv.reader(open(shard, newline=""))]
+            raise SystemExit(f"a worker failed with exit code {process.exitcode}; rerun to continue")
+    rows = finished_rows(args.to)
     order = {arch.key: position for position, arch in enumerate(TABULAR_SPACE.enumerate())}
-    rows.sort(key=lambda row: order[row[0]])
     with open(args.to, "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(FIELDS)
-        writer.writerows(rows)
+        writer.writerows(sorted(rows.values(), key=lambda row: order[row[0]]))
+    shards = glob.glob(f"{args.to}.part*")
     for shard in shards:
         os.remove(shard)
     print(f"wrote {len(rows)} architectures to {args.to}", file=sys.stderr)

@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from benchmarks.tabular import TabularBenchmark  # noqa: E402
+from benchmarks.tabular import TABLE, TabularBenchmark  # noqa: E402
 from strategies import STRATEGIES, get_strategy  # noqa: E402
 
 CHECKPOINTS = (10, 25, 50, 100, 150, 200)
@@ -49,9 +49,10 @@ def main() -> None:
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=list(STRATEGIES))
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--trials", type=int, default=200)
+    parser.add_argument("--table", default=str(TABLE), help="the tabular benchmark's CSV")
     parser.add_argument("--to", default=str(Path(__file__).resolve().parent / "results" / "compare_strategies.csv"))
     args = parser.parse_args()
-    benchmark = TabularBenchmark()
+    benchmark = TabularBenchmark(Path(args.table))
     checkpoints = [count for count in CHECKPOINTS if count <= args.trials]
     Path(args.to).parent.mkdir(parents=True, exist_ok=True)
     summary: dict[str, dict[int, tuple[float, float, float]]] = {}
