@@ -2,8 +2,9 @@
 BayesianOptimization, Hyperband) can search it.
 
 keras-tuner does the tuning; this module only declares the space in its terms, through its public API: each choice
-becomes `hp.Choice` (`hp.Boolean` for a yes/no one), and a conditional choice is declared inside `hp.conditional_scope` of the choices it depends
-on, so keras-tuner knows when it is active. keras-tuner is imported when a HyperModel is made.
+becomes `hp.Choice` (`hp.Boolean` for a yes/no one), and a conditional choice is declared inside
+`hp.conditional_scope` of the choices it depends on, so keras-tuner knows when it is active. keras-tuner is
+imported when a HyperModel is made.
 """
 from __future__ import annotations
 

@@ -53,11 +53,7 @@ class EvolutionStrategy(Strategy):
             return self._explorer.propose()
         indices = self._rng.choice(len(self._population), size=self.sample_size, replace=False)
         parent = max((self._population[int(index)] for index in indices), key=lambda member: member[1])[0]
-        for _ in range(_MUTATION_ATTEMPTS):
-            child = self.space.mutate(parent, self._rng)
-            if self._explorer.mark_seen(child):
-                return child
-        return self._explorer.propose()
+        return self._explorer.first_unseen(self.space.mutate(parent, self._rng) for _ in range(_MUTATION_ATTEMPTS))
 
     def accept_enqueued(self, arch: Architecture) -> bool:
         return self._explorer.mark_seen(arch)

@@ -4,7 +4,7 @@ The baseline every other strategy must beat (Li & Talwalkar, "Random Search and 
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -49,6 +49,14 @@ class RandomStrategy(Strategy):
 
     def is_seen(self, arch: Architecture) -> bool:
         return arch.key in self._seen
+
+    def first_unseen(self, candidates: Iterable[Architecture]) -> Architecture | None:
+        """The first candidate not proposed before (now counted as proposed), else a random unseen architecture:
+        how the learning strategies avoid repeating themselves. None once the space is exhausted."""
+        for candidate in candidates:
+            if self.mark_seen(candidate):
+                return candidate
+        return self.propose()
 
     def _sample_unseen_slowly(self) -> Architecture:
         while True:  # terminates: the space is larger than what was seen

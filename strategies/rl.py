@@ -58,11 +58,10 @@ class RLStrategy(Strategy):
         self._controller = _Controller(space, int(settings["lstm_size"]), settings["learning_rate"], seed)
 
     def propose(self) -> Architecture | None:
-        for _ in range(_RESAMPLE_ATTEMPTS):
-            arch = self._controller.sample(self._rng, self.settings["temperature"], self.settings["tanh_constant"])
-            if self._explorer.mark_seen(arch):
-                return arch
-        return self._explorer.propose()
+        settings = self.settings
+        return self._explorer.first_unseen(
+            self._controller.sample(self._rng, settings["temperature"], settings["tanh_constant"])
+            for _ in range(_RESAMPLE_ATTEMPTS))
 
     def accept_enqueued(self, arch: Architecture) -> bool:
         return self._explorer.mark_seen(arch)
