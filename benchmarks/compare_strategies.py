@@ -66,10 +66,9 @@ def main() -> None:
                 for count, (validation, test) in enumerate(curve, start=1):
                     writer.writerow([name, seed, count, validation, test,
                                      round(benchmark.best_validation_accuracy - validation, 6)])
-            summary[name] = {count: (float(np.mean([curve[count - 1][0] for curve in curves])),
-                                     float(np.mean([curve[count - 1][1] for curve in curves])),
-                                     benchmark.best_validation_accuracy
-                                     - float(np.mean([curve[count - 1][0] for curve in curves])))
+            means = np.mean(np.array(curves), axis=0)  # (trials, 2): mean best validation, mean its test
+            summary[name] = {count: (float(means[count - 1, 0]), float(means[count - 1, 1]),
+                                     benchmark.best_validation_accuracy - float(means[count - 1, 0]))
                              for count in checkpoints}
             print(f"{name}: {time.perf_counter() - start:.0f}s", file=sys.stderr, flush=True)
     print(f"Tabular benchmark: {len(benchmark)} architectures, best validation accuracy "
