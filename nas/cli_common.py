@@ -5,13 +5,14 @@ Only the command-line modules print; everything else logs or raises.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import re
 import shutil
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 EXIT_OK = 0
 EXIT_SEARCH_FAILED = 1
@@ -78,6 +79,17 @@ def run_name(text: str) -> str:
         raise argparse.ArgumentTypeError(f"expected a run name of 1 to 200 printable characters without / or \\, "
                                          f"received {text!r}")
     return text
+
+
+def option_assignment(text: str) -> tuple[str, Any]:
+    """Parse NAME=VALUE; VALUE is read as JSON (5, 0.01, true) and otherwise kept as a string."""
+    name, separator, value = text.partition("=")
+    if not separator or not name.strip().isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE such as population_size=50, received {text!r}")
+    try:
+        return name.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return name.strip(), value
 
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")

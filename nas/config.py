@@ -24,6 +24,7 @@ VALIDATION_FRACTION = 0.1  # of the training set, stratified; 6,000 images of MN
 class SearchConfig:
     space: str = "cnn"
     strategy: str = "random"
+    strategy_options: dict[str, Any] = dataclasses.field(default_factory=dict)  # get_strategy checks them
     dataset: str = "mnist"
     data_path: str | None = None
     trials: int | None = DEFAULT_TRIALS  # None: until the time budget ends (or the strategy runs out of ideas)
@@ -61,6 +62,9 @@ class SearchConfig:
                 f"Expected concurrency >= 1. Received: {self.concurrency}")
         _expect(self.scheduler in SCHEDULERS, f"Expected scheduler in {SCHEDULERS}. Received: {self.scheduler!r}")
         _expect(self.objective in OBJECTIVES, f"Expected objective in {OBJECTIVES}. Received: {self.objective!r}")
+        taken = sorted({"name", "space", "seed"} & set(self.strategy_options))
+        _expect(not taken, "Expected strategy options other than name, space and seed (--strategy, --space and "
+                           f"--seed set them). Received: {', '.join(taken)}")
         self.trial_recipe  # validates optimizer and learning rate
 
     @property

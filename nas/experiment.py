@@ -48,7 +48,10 @@ def run_search(config: SearchConfig, store: ResultStore, name: str, resume: bool
     """Run (or with `resume`, continue) the search `name`, recording everything in `store`."""
     start = time.perf_counter()
     space = get_space(config.space)
-    strategy = get_strategy(config.strategy, space, seed=config.seed)
+    try:
+        strategy = get_strategy(config.strategy, space, seed=config.seed, **config.strategy_options)
+    except ValueError as error:  # an option the strategy does not know, or a value it refuses
+        raise UsageError(str(error)) from None
     dataset = load_dataset(config.dataset, config.data_path, validation_size=VALIDATION_FRACTION, seed=config.seed)
     if not resume:
         store.check_new_run_name(name)

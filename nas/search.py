@@ -24,6 +24,8 @@ def build_parser() -> cli.ArgumentParser:
     what = parser.add_argument_group("what to search")
     what.add_argument("--space", choices=sorted(SPACES), help="search space (default: cnn)")
     what.add_argument("--strategy", choices=sorted(STRATEGIES), help="default: random")
+    what.add_argument("--strategy-option", type=cli.option_assignment, action="append", metavar="NAME=VALUE",
+                      help="a strategy's own setting, e.g. population_size=50 for evolution (repeatable)")
     what.add_argument("--dataset", choices=DATASETS, help="default: mnist, bundled")
     what.add_argument("--data", metavar="PATH.npz", help="any .npz in the keras layout (x_train, y_train, ...)")
     budget = parser.add_argument_group("budget")
@@ -74,6 +76,8 @@ _RESUMABLE = {"trials", "time_budget_s", "final_epochs", "top_k", "address", "co
 def make_config(args, store) -> SearchConfig:
     given = {setting: getattr(args, flag) for flag, setting in _SETTINGS.items() if getattr(args, flag) is not None}
     given["address"] = given.get("address") or os.environ.get("RAY_ADDRESS")
+    if args.strategy_option:
+        given["strategy_options"] = dict(args.strategy_option)
     if "time_budget_s" in given and "trials" not in given:
         given["trials"] = None  # a time budget alone runs trials until it ends, like Ray Tune's num_samples=-1
     if args.resume:
@@ -88,10 +92,16 @@ def resumed_config(store, name: str | None, given: dict) -> SearchConfig:
     stored = stored_run(store, name).config
     for flag, setting in _SETTINGS.items():
         if setting in given and setting not in _RESUMABLE and given[setting] != stored.get(setting):
-            raise cli.UsageError(f"--resume continues run {name!r} as it was started, with {setting} "
-                                 f"{stored.get(setting)!r}. Received --{flag.replace('_', '-')} {given[setting]}; "
-                                 f"drop it, or start a new run with --name")
+            raise _changed_on_resume(name, flag, setting, stored.get(setting), given[setting])
+    if "strategy_options" in given and given["strategy_options"] != stored.get("strategy_options", {}):
+        raise _changed_on_resume(name, "strategy_option", "strategy_options", stored.get("strategy_options", {}),
+                                 given["strategy_options"])
     return SearchConfig.from_dict({**stored, **{key: given[key] for key in given.keys() & _RESUMABLE}})
+
+
+def _changed_on_resume(name: str, flag: str, setting: str, stored, given) -> cli.UsageError:
+    return cli.UsageError(f"--resume continues run {name!r} as it was started, with {setting} {stored!r}. "
+                          f"Received --{flag.replace('_', '-')} {given}; drop it, or start a new run with --name")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -56,6 +56,13 @@ def test_search_rejects_bad_data_before_storing_a_run(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["--storage", "nosuchdb://host/db"], "Unknown database scheme 'nosuchdb'"),
+    (["--strategy-option", "population_size"], "expected NAME=VALUE such as population_size=50"),
+    (["--strategy", "evolution", "--strategy-option", "mutation_rate=0.5"],
+     "Unknown option 'mutation_rate' for strategy 'evolution'. Expected options among: population_size, sample_size"),
+    (["--strategy", "evolution", "--strategy-option", "population_size=1"],
+     "Expected population_size >= 2. Received: 1"),
+    (["--strategy", "random", "--strategy-option", "depth=3"], "Expected options among: none"),
+    (["--strategy-option", "seed=3"], "Expected strategy options other than name, space and seed"),
     (["--resume"], "Expected --name RUN with --resume"),
     (["--resume", "--name", "ghost"], "Cannot resume run 'ghost': it is not in the store"),
 ])

@@ -30,8 +30,15 @@ def test_flags_reach_the_config():
             config.concurrency, config.seed, config.output) == ("mlp", 3, 100, 0, 0.5, 2, 4, "x")
 
 
+def test_strategy_options_are_read_as_json_values_else_strings():
+    config = config_of("--strategy", "evolution", "--strategy-option", "population_size=8",
+                       "--strategy-option", "sample_size=3", "--strategy-option", "note=a b")
+    assert config.strategy_options == {"population_size": 8, "sample_size": 3, "note": "a b"}
+    assert config_of().strategy_options == {}
+
+
 def test_a_config_round_trips_through_its_dict():
-    config = config_of("--time-budget", "90s", "--space", "mlp")
+    config = config_of("--time-budget", "90s", "--space", "mlp", "--strategy-option", "learning_rate=0.001")
     assert SearchConfig.from_dict(config.to_dict()) == config
 
 
@@ -69,6 +76,9 @@ def test_resume_refuses_to_change_what_is_searched(store_with_run, flag, value):
     args = build_parser().parse_args(["--resume", "--name", "r1", flag, value])
     with pytest.raises(UsageError, match=f"continues run 'r1' as it was started.*Received {flag} {value}"):
         make_config(args, store_with_run)
+    changed = build_parser().parse_args(["--resume", "--name", "r1", "--strategy-option", "population_size=4"])
+    with pytest.raises(UsageError, match="with strategy_options {}. Received --strategy-option {'population_size': 4}"):
+        make_config(changed, store_with_run)
     # Repeating the stored value is no change.
     same = build_parser().parse_args(["--resume", "--name", "r1", "--space", "mlp", "--epochs", "1"])
     assert make_config(same, store_with_run).space == "mlp"

@@ -110,3 +110,25 @@ def test_asha_stops_trailing_trials_and_their_strategy_still_learns_their_accura
     assert all(trial.epochs < 9 and trial.validation_accuracy is not None for trial in stopped)
     population = run.strategy_state["state"]["population"]
     assert run.strategy_state["outstanding"] == [] and len(population) == 8  # every reward reached the strategy
+
+
+
+@pytest.mark.parametrize("strategy, options, learned", [
+    ("bayes", {"n_startup_trials": 2}, lambda state: len(state["history"]) == 6),
+    # The controller was built with the LSTM size asked for, and its baseline has seen rewards.
+    ("rl", {"lstm_size": 16}, lambda state: state["baseline"] is not None
+     and any(len(weights) == 16 for weights in state["controller"]["weights"])),
+])
+def test_learning_strategies_run_parallel_trials_through_ray_with_their_options(
+        strategy, options, learned, tiny_8x8, tmp_path):
+    flags = [flag for name, value in options.items() for flag in ("--strategy-option", f"{name}={value}")]
+    argv = ["--space", "mlp", "--strategy", strategy, *flags, "--data", tiny_8x8, "--trials", "6", "--epochs", "1",
+            "--concurrency", "2", "--top-k", "0", "--output", str(tmp_path), "--name", strategy]
+    assert search.main(argv) == 0
+    with ResultStore("sqlite:///" + str(tmp_path / "nas.db")) as store:
+        trials = store.trials(strategy)
+        run = store.get_run(strategy)
+    assert [trial.number for trial in trials] == list(range(6))
+    assert all(trial.status is TrialStatus.COMPLETED for trial in trials)
+    assert run.config["strategy_options"] == options
+    assert run.strategy_state["outstanding"] == [] and learned(run.strategy_state["state"])
