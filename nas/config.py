@@ -17,6 +17,8 @@ DEFAULT_EPOCHS = 2
 DEFAULT_TRAIN_SUBSET = 5000
 DEFAULT_FINAL_EPOCHS = 2
 DEFAULT_TOP_K = 1
+DEFAULT_TRIAL_RETRIES = 2
+DEFAULT_RESOURCE_WAIT_S = 600.0
 VALIDATION_FRACTION = 0.1  # of the training set, stratified; 6,000 images of MNIST
 
 
@@ -38,7 +40,9 @@ class SearchConfig:
     gpus_per_trial: float = 0.0
     concurrency: int | None = None  # None: as many trials as the cluster's resources allow
     scheduler: str = "fifo"
+    trial_retries: int = DEFAULT_TRIAL_RETRIES  # times Ray starts a trial again after its worker or node died
     address: str | None = None
+    resource_wait_s: float = DEFAULT_RESOURCE_WAIT_S  # on a joined cluster: how long the autoscaler gets to grow
     output: str = "nas-runs"
     seed: int = 0
     optimizer: str = "adam"
@@ -52,6 +56,8 @@ class SearchConfig:
         _expect(self.trials is not None or self.time_budget_s is not None,
                 "Expected a number of trials or a time budget (or both). Received: neither")
         _expect(self.top_k >= 0, f"Expected top_k >= 0. Received: {self.top_k}")
+        _expect(self.resource_wait_s >= 0, f"Expected resource_wait_s >= 0. Received: {self.resource_wait_s}")
+        _expect(self.trial_retries >= 0, f"Expected trial_retries >= 0. Received: {self.trial_retries}")
         _expect(self.train_subset is None or self.train_subset >= 1,
                 f"Expected train_subset >= 1. Received: {self.train_subset}")
         _expect(self.time_budget_s is None or self.time_budget_s > 0,

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol
 
+from nas import cluster
 from nas.cli_common import UsageError
 from nas.config import VALIDATION_FRACTION, SearchConfig
 from nas.datasets import Dataset, load_dataset
 from nas.references import references_of_space
-from results import ResultStore, RunRecord, RunStatus, TrialRecord, TrialStatus
+from results import ResultStore, RunCost, RunRecord, RunStatus, TrialRecord, TrialStatus, run_costs
 from search_spaces import get_space
 from strategies import Strategy, get_strategy
 
@@ -41,6 +42,7 @@ class SearchSummary:
     trials_stopped: int
     wall_seconds: float
     best: TrialRecord | None  # highest validation accuracy; its test accuracy if it was final-trained
+    cost: RunCost  # CPU- and GPU-hours, over every session of the run (a resumed run counts them all)
 
 
 def run_search(config: SearchConfig, store: ResultStore, name: str, resume: bool = False,
@@ -55,11 +57,13 @@ def run_search(config: SearchConfig, store: ResultStore, name: str, resume: bool
     dataset = load_dataset(config.dataset, config.data_path, validation_size=VALIDATION_FRACTION, seed=config.seed)
     if not resume:
         store.check_new_run_name(name)
+    if config.address:
+        cluster.prepare_to_join(config.address)  # before Ray is imported: it reads its auth mode then
     from nas import runner  # imports Ray: only once a search really starts
 
     started_ray = runner.start_ray(config)
     try:
-        runner.check_resources(config)
+        runner.check_resources(config, joined=bool(config.address))
         run, remaining = _open_run(config, store, name, resume, strategy, dataset.name)
         try:
             if remaining is None or remaining > 0:
@@ -119,7 +123,8 @@ def _final_training(config: SearchConfig, store: ResultStore, run: str, strategy
     from nas import runner
 
     def record(evaluation) -> None:
-        store.set_test_accuracy(run, evaluation.trial, evaluation.test_accuracy)
+        store.set_test_accuracy(run, evaluation.trial, evaluation.test_accuracy, cpu_seconds=evaluation.cpu_seconds,
+                                gpu_seconds=evaluation.gpu_seconds)
         if observer:
             observer.final_training_finished(store.get_trial(run, evaluation.trial))
 
@@ -137,7 +142,7 @@ def _summary(store: ResultStore, run: str, wall_seconds: float) -> SearchSummary
     count = lambda status: sum(trial.status is status for trial in trials)  # noqa: E731
     ranked = ranked_trials(trials)
     return SearchSummary(run, count(TrialStatus.COMPLETED), count(TrialStatus.FAILED), count(TrialStatus.STOPPED),
-                         wall_seconds, ranked[0] if ranked else None)
+                         wall_seconds, ranked[0] if ranked else None, run_costs(store, [run])[0])
 
 
 def stored_run(store: ResultStore, name: str | None) -> RunRecord:

@@ -37,7 +37,7 @@ def build_parser() -> cli.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from results import ResultStore, StoreError, leaderboard, render, sqlite_file
+    from results import ResultStore, StoreError, leaderboard, render, run_costs, sqlite_file
 
     args = build_parser().parse_args(argv)
     url = cli.storage_url(args.storage, args.output)
@@ -50,12 +50,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         with ResultStore(url) as store:
             rows = leaderboard(store, run=args.run, dataset=args.dataset, space=args.space,
                                strategy=args.strategy, sort=args.sort, top=args.top)
+            costs = run_costs(store, sorted({row.run for row in rows}))
     except StoreError as error:
         cli.fail(PROG, str(error))
     if not rows:
         print(f"{PROG}: no stored trials match", file=sys.stderr)
     width = cli.table_width(sys.stdout) if not args.to else None
     text = render(rows, args.format, width=width) if rows or args.format != "table" else ""
+    if text and args.format == "table":  # csv and json rows carry each trial's cpu_seconds and gpu_seconds instead
+        text += "".join(f"\nrun {cost.run} used {cost.describe()}" for cost in costs)
     if args.to:
         try:
             Path(args.to).write_text(text + "\n")

@@ -13,10 +13,12 @@ import json
 import logging
 import os
 import tempfile
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Protocol
 
+from nas import cluster
 from nas.cli_common import UsageError
 from nas.config import SearchConfig
 from nas.trial import FinalEvaluation, TrialSettings, run_final_training, run_search_trial
@@ -87,24 +89,44 @@ class StrategySearcher(Searcher):
 
 
 class TrialRecorder(tune.Callback):
-    """Writes each trial to the store as it starts and ends (on the driver), and keeps the strategy's state."""
+    """Writes each trial to the store as it starts and ends (on the driver), and keeps the strategy's state.
+
+    It also accounts for what each trial cost: the CPUs and GPUs of the placement group Ray reserved for it, times
+    the wall time between Tune starting it and it ending, summed over its attempts (Tune starts a trial again
+    after its worker died, up to `FailureConfig.max_failures` times).
+    """
 
     def __init__(self, store: ResultStore, run: str, strategy: Strategy, observer: SearchObserver | None):
         self.store, self.run, self.strategy, self.observer = store, run, strategy, observer
         self.records: dict[int, TrialRecord] = {}
         self.last_results: dict[int, dict] = {}  # each trial's latest report, as Tune handed it to the driver
+        self._usage: dict[int, _Usage] = {}
 
     def __getstate__(self) -> dict:
         # Tune pickles its callbacks with the experiment; a progress display belongs to one process.
         return {**self.__dict__, "observer": None}
 
     def on_trial_start(self, iteration, trials, trial, **info) -> None:
+        number = trial.config["trial"]
+        resources = trial.placement_group_factory.required_resources
+        usage = self._usage.setdefault(number, _Usage(resources.get("CPU", 0.0), resources.get("GPU", 0.0)))
+        usage.attempt_started()
         arch = self.strategy.space.validate(trial.config["arch"])
-        record = TrialRecord(run=self.run, number=trial.config["trial"], status=TrialStatus.RUNNING,
-                             arch_key=arch.key, arch=arch.to_dict(), started_at=_now())
+        record = TrialRecord(run=self.run, number=number, status=TrialStatus.RUNNING, arch_key=arch.key,
+                             arch=arch.to_dict(), started_at=self.records[number].started_at
+                             if usage.attempts > 1 and number in self.records else _now(), attempts=usage.attempts)
         self._save(record)
-        if self.observer:
+        # The strategy's state, with this trial outstanding: a driver killed now resumes by running it again.
+        self.store.update_run(self.run, strategy_state=self.strategy.state_dict())
+        if self.observer and usage.attempts == 1:
             self.observer.trial_started(record)
+
+    def on_trial_recover(self, iteration, trials, trial, **info) -> None:
+        """The trial's worker died and Tune will start it again: its time so far still counts."""
+        usage = self._usage.get(trial.config["trial"])
+        if usage is not None:
+            usage.attempt_ended()
+        logger.warning("Trial %s failed (%s); Ray retries it.", trial.config["trial"], _ray_error(trial))
 
     def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
         self.last_results[trial.config["trial"]] = result
@@ -119,7 +141,11 @@ class TrialRecorder(tune.Callback):
         started = self.records.get(number)
         if started is None or started.status is not TrialStatus.RUNNING:
             return  # never started (cut by the time budget while pending), or already recorded
-        self._save(finished_record(started, result, error))
+        usage = self._usage[number]
+        usage.attempt_ended()
+        record = finished_record(started, result, error)
+        self._save(dataclasses.replace(record, cpu_seconds=usage.cpus * usage.seconds,
+                                       gpu_seconds=usage.gpus * usage.seconds))
         self.store.update_run(self.run, strategy_state=self.strategy.state_dict())
         if self.observer:
             self.observer.trial_finished(self.records[number])
@@ -132,6 +158,26 @@ class TrialRecorder(tune.Callback):
     def _save(self, record: TrialRecord) -> None:
         self.records[record.number] = record
         self.store.save_trial(record)
+
+
+@dataclasses.dataclass
+class _Usage:
+    """A trial's resources and the wall time it has held them, over its attempts."""
+
+    cpus: float
+    gpus: float
+    attempts: int = 0
+    seconds: float = 0.0
+    _since: float | None = None
+
+    def attempt_started(self) -> None:
+        self.attempts += 1
+        self._since = time.monotonic()
+
+    def attempt_ended(self) -> None:
+        if self._since is not None:
+            self.seconds += time.monotonic() - self._since
+            self._since = None
 
 
 def finished_record(started: TrialRecord, result: dict, error: str | None) -> TrialRecord:
@@ -167,21 +213,60 @@ def start_ray(config: SearchConfig) -> bool:
     logging.getLogger("ray.tune").setLevel(logging.ERROR)
     quiet = dict(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
     if config.address:
-        ray.init(address=config.address, **{k: v for k, v in quiet.items() if k != "include_dashboard"})
+        try:
+            ray.init(address=config.address, **{k: v for k, v in quiet.items() if k != "include_dashboard"})
+        except ConnectionError as error:  # Ray's own, after about 20 s: no head there, or a token it refused
+            reason = str(error).splitlines()[0].rstrip(".")
+            raise UsageError(f"Cannot join the Ray cluster at {config.address}: {reason}. Expected a running "
+                             f"cluster that accepts this machine; {cluster.HINT}") from None
         return True
     ray.init(_temp_dir=ray_temp_dir(config.output_path), **quiet)
     return True
 
 
-def check_resources(config: SearchConfig) -> None:
-    """Refuse a trial bigger than the whole cluster: Tune would wait for it forever."""
-    available = ray.cluster_resources()
-    for flag, wanted, resource in (("--cpus-per-trial", config.cpus_per_trial, "CPU"),
-                                   ("--gpus-per-trial", config.gpus_per_trial, "GPU")):
-        have = available.get(resource, 0.0)
-        if wanted > have:
-            raise UsageError(f"Expected {flag} <= {have:g}, the {resource}s of this Ray cluster. Received: "
-                             f"{wanted:g}; ask for less, or join a bigger cluster with --address")
+def check_resources(config: SearchConfig, joined: bool) -> None:
+    """Make sure a trial fits on some node, or Tune would wait for one forever.
+
+    A Ray we started cannot grow: a trial bigger than its largest node is refused at once. A cluster we joined may
+    autoscale (a `ray up` cluster with `min_workers: 0` has no GPU until asked), so it is asked, through Ray's
+    autoscaler SDK, for a node the trial fits on, and given `config.resource_wait_s` to add one.
+    """
+    trial = {"CPU": config.cpus_per_trial, "GPU": config.gpus_per_trial}
+    if _fits_on_a_node(trial):
+        return
+    if joined and config.resource_wait_s > 0:
+        from ray.autoscaler.sdk import request_resources
+
+        request_resources(bundles=[{name: amount for name, amount in trial.items() if amount > 0}])
+        logger.warning("No node of the Ray cluster has %s for a trial; waiting up to %ds for the autoscaler to add "
+                       "one.", _describe(trial), config.resource_wait_s)
+        deadline = time.monotonic() + config.resource_wait_s
+        while time.monotonic() < deadline:
+            time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
+            if _fits_on_a_node(trial):
+                return
+    largest = _largest_nodes()
+    waited = f" after waiting {config.resource_wait_s:g}s" if joined and config.resource_wait_s > 0 else ""
+    raise UsageError(f"No node of this Ray cluster has {_describe(trial)} for a trial{waited} (the largest have "
+                     f"{largest}). Expected --cpus-per-trial and --gpus-per-trial that fit one node; ask for less, "
+                     "or join a bigger cluster with --address")
+
+
+def _alive_nodes() -> list[dict[str, float]]:
+    return [node["Resources"] for node in ray.nodes() if node["Alive"]]
+
+
+def _fits_on_a_node(trial: dict[str, float]) -> bool:
+    return any(all(node.get(name, 0.0) >= amount for name, amount in trial.items()) for node in _alive_nodes())
+
+
+def _largest_nodes() -> str:
+    nodes = _alive_nodes()
+    return _describe({name: max((node.get(name, 0.0) for node in nodes), default=0.0) for name in ("CPU", "GPU")})
+
+
+def _describe(resources: dict[str, float]) -> str:
+    return " and ".join(f"{amount:g} {name}{'s' if amount != 1 else ''}" for name, amount in resources.items())
 
 
 def ray_temp_dir(output: Path) -> str:
@@ -211,7 +296,7 @@ def run_trials(config: SearchConfig, run: str, strategy: Strategy, search_data, 
                                     num_samples=-1 if trials is None else trials,
                                     time_budget_s=config.time_budget_s, reuse_actors=True),
         run_config=tune.RunConfig(name=run, storage_path=str(config.output_path / "ray_results"), verbose=0,
-                                  callbacks=[recorder], failure_config=tune.FailureConfig(max_failures=0)),
+                                  callbacks=[recorder], failure_config=tune.FailureConfig(max_failures=config.trial_retries)),
     )
     for result in tuner.fit():
         recorder.finish_unrecorded(result)

@@ -10,8 +10,8 @@ import sys
 from typing import Sequence
 
 from nas import cli_common as cli
-from nas.config import (DEFAULT_EPOCHS, DEFAULT_FINAL_EPOCHS, DEFAULT_TOP_K, DEFAULT_TRAIN_SUBSET, DEFAULT_TRIALS,
-                        OBJECTIVES, SCHEDULERS, SearchConfig)
+from nas.config import (DEFAULT_EPOCHS, DEFAULT_FINAL_EPOCHS, DEFAULT_TOP_K, DEFAULT_TRAIN_SUBSET,
+                        DEFAULT_TRIAL_RETRIES, DEFAULT_TRIALS, OBJECTIVES, SCHEDULERS, SearchConfig)
 from nas.datasets import DATASETS
 from search_spaces import SPACES
 from strategies import STRATEGIES
@@ -48,7 +48,14 @@ def build_parser() -> cli.ArgumentParser:
                            help="trials at once (default: as many as the resources allow)")
     resources.add_argument("--scheduler", choices=SCHEDULERS,
                            help="fifo, or asha to stop trailing trials early (default: fifo)")
-    resources.add_argument("--address", help="join this Ray cluster instead of starting a local Ray")
+    resources.add_argument("--trial-retries", type=cli.non_negative_int, metavar="R",
+                           help="times Ray starts a trial again after its worker or node died; then it is stored "
+                                f"as failed (default: {DEFAULT_TRIAL_RETRIES})")
+    resources.add_argument("--resource-wait", type=cli.duration_seconds, metavar="DURATION",
+                           help="on a cluster joined with --address, how long the autoscaler gets to add a node a "
+                                "trial fits on before the search gives up (default: 10m)")
+    resources.add_argument("--address", help="join this Ray cluster (host:port of its head, or auto) instead of "
+                                             "starting a local Ray; RAY_ADDRESS works too")
     where = parser.add_argument_group("results")
     where.add_argument("--storage", metavar="URL", help="SQLAlchemy URL of the result store "
                                                          "(default: SQLite under --output)")
@@ -67,10 +74,11 @@ _SETTINGS = {"space": "space", "strategy": "strategy", "dataset": "dataset", "da
              "trials": "trials", "time_budget": "time_budget_s", "epochs": "epochs", "train_subset": "train_subset",
              "final_epochs": "final_epochs", "top_k": "top_k", "objective": "objective",
              "cpus_per_trial": "cpus_per_trial", "gpus_per_trial": "gpus_per_trial", "concurrency": "concurrency",
-             "scheduler": "scheduler", "address": "address", "seed": "seed", "output": "output"}
+             "scheduler": "scheduler", "trial_retries": "trial_retries", "resource_wait": "resource_wait_s", "address": "address", "seed": "seed",
+             "output": "output"}
 # What a resume may change: how long the run goes on, where it runs, and how its winners are retrained.
 _RESUMABLE = {"trials", "time_budget_s", "final_epochs", "top_k", "address", "concurrency", "cpus_per_trial",
-              "gpus_per_trial", "output"}
+              "gpus_per_trial", "trial_retries", "resource_wait_s", "output"}
 
 
 def make_config(args, store) -> SearchConfig:
@@ -136,7 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     stream = sys.stderr if args.json else sys.stdout
     print(render(leaderboard(store, run=summary.run, top=10), "table", width=cli.table_width(stream)), file=stream)
     print(f"run {summary.run}: {summary.trials_completed} completed, {summary.trials_failed} failed, "
-          f"{summary.trials_stopped} stopped in {summary.wall_seconds:.0f}s; store: {store.url}", file=sys.stderr)
+          f"{summary.trials_stopped} stopped in {summary.wall_seconds:.0f}s; used {summary.cost.describe()}; "
+          f"store: {store.url}", file=sys.stderr)
     if args.json:
         print(json.dumps(summary_json(summary)))
     return cli.EXIT_OK
@@ -147,6 +156,7 @@ def summary_json(summary) -> dict:
     return {
         "run": summary.run, "trials_completed": summary.trials_completed, "trials_failed": summary.trials_failed,
         "trials_stopped": summary.trials_stopped, "wall_seconds": round(summary.wall_seconds, 3),
+        "cpu_hours": round(summary.cost.cpu_hours, 6), "gpu_hours": round(summary.cost.gpu_hours, 6),
         "best": None if best is None else {
             "trial": best.number, "arch": best.arch_key, "validation_accuracy": best.validation_accuracy,
             "test_accuracy": best.test_accuracy, "params": best.params, "flops": best.flops,

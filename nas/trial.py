@@ -31,6 +31,8 @@ class FinalEvaluation:
     trial: int
     test_accuracy: float
     train_seconds: float
+    cpu_seconds: float  # the CPUs Ray assigned to the task times its wall time, as for search trials
+    gpu_seconds: float
 
 
 def prepare_tensorflow(threads: int) -> None:
@@ -85,7 +87,9 @@ def run_search_trial(config: dict, data, settings: TrialSettings) -> None:
 def run_final_training(trial: int, arch_values: dict, data, settings: TrialSettings) -> FinalEvaluation:
     """Retrain an architecture on training + validation data, then measure it once on the test set."""
     import numpy as np
+    import ray
 
+    task_started = time.perf_counter()
     prepare_tensorflow(settings.threads)
     arch = settings.space.validate(arch_values)
     model = build_model(settings.space, arch, data.input_shape, data.num_classes, seed=settings.seed + trial)
@@ -94,4 +98,8 @@ def run_final_training(trial: int, arch_values: dict, data, settings: TrialSetti
     start = time.perf_counter()
     train(model, x_train, y_train, settings.recipe, seed=settings.seed + trial)
     train_seconds = time.perf_counter() - start
-    return FinalEvaluation(trial, evaluate_accuracy(model, data.x_test, data.y_test), train_seconds)
+    test_accuracy = evaluate_accuracy(model, data.x_test, data.y_test)
+    busy_seconds = time.perf_counter() - task_started
+    resources = ray.get_runtime_context().get_assigned_resources()
+    return FinalEvaluation(trial, test_accuracy, train_seconds, cpu_seconds=resources.get("CPU", 0.0) * busy_seconds,
+                           gpu_seconds=resources.get("GPU", 0.0) * busy_seconds)

@@ -47,6 +47,9 @@ class LeaderboardRow:
     node: str | None
     host: str | None
     error: str | None
+    attempts: int | None
+    cpu_seconds: float | None  # what the trial cost, its final training included (RunCost explains)
+    gpu_seconds: float | None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -73,9 +76,50 @@ def leaderboard(store: ResultStore, *, run: str | None = None, dataset: str | No
             strategy=stored.strategy, dataset=stored.dataset, validation_accuracy=trial.validation_accuracy,
             test_accuracy=trial.test_accuracy, params=trial.params, flops=trial.flops, latency_ms=trial.latency_ms,
             train_seconds=trial.train_seconds, epochs=trial.epochs, node=trial.node, host=trial.host,
-            error=trial.error))
+            error=trial.error, attempts=trial.attempts, cpu_seconds=_total(trial.cpu_seconds, trial.final_cpu_seconds),
+            gpu_seconds=_total(trial.gpu_seconds, trial.final_gpu_seconds)))
     rows.sort(key=lambda row: _rank_key(row, sort))
     return rows[:top] if top else rows
+
+
+@dataclass(frozen=True)
+class RunCost:
+    """What a run used, to price it: for each trial, the CPUs and GPUs Ray reserved for it times the wall time it
+    held them (failed and retried attempts included), plus the same for the final training of its top-k."""
+
+    run: str
+    search_cpu_seconds: float
+    search_gpu_seconds: float
+    final_cpu_seconds: float
+    final_gpu_seconds: float
+
+    @property
+    def cpu_hours(self) -> float:
+        return (self.search_cpu_seconds + self.final_cpu_seconds) / 3600
+
+    @property
+    def gpu_hours(self) -> float:
+        return (self.search_gpu_seconds + self.final_gpu_seconds) / 3600
+
+    def describe(self) -> str:
+        return (f"{self.cpu_hours:.3f} CPU-hours and {self.gpu_hours:.3f} GPU-hours (search "
+                f"{self.search_cpu_seconds / 3600:.3f} / {self.search_gpu_seconds / 3600:.3f}, final training "
+                f"{self.final_cpu_seconds / 3600:.3f} / {self.final_gpu_seconds / 3600:.3f})")
+
+
+def run_costs(store: ResultStore, runs: list[str]) -> list[RunCost]:
+    """The cost of each named run, from its stored trials (trials stored before nas recorded costs count 0)."""
+    costs = []
+    for run in runs:
+        trials = store.trials(run)
+        costs.append(RunCost(run, *(sum(getattr(trial, field) or 0.0 for trial in trials) for field in (
+            "cpu_seconds", "gpu_seconds", "final_cpu_seconds", "final_gpu_seconds"))))
+    return costs
+
+
+def _total(*parts: float | None) -> float | None:
+    known = [part for part in parts if part is not None]
+    return sum(known) if known else None
 
 
 def _rank_key(row: LeaderboardRow, sort: str) -> tuple:

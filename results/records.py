@@ -53,3 +53,11 @@ class TrialRecord:
     host: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    # What the trial cost, as Ray accounted it: the CPUs and GPUs Ray reserved for it times how long it held them,
+    # over every attempt (`attempts` > 1: Ray retried it after its worker died). The final training of a top-k
+    # architecture is counted apart.
+    attempts: int | None = None
+    cpu_seconds: float | None = None
+    gpu_seconds: float | None = None
+    final_cpu_seconds: float | None = None
+    final_gpu_seconds: float | None = None

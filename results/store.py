@@ -20,7 +20,7 @@ from results.records import RunRecord, RunStatus, TrialRecord, TrialStatus
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # How long a writer waits for another process's lock on a SQLite file before giving up (seconds).
 SQLITE_BUSY_TIMEOUT_S = 30
 
@@ -64,7 +64,15 @@ trials_table = sa.Table(
     sa.Column("host", sa.String(256)),
     sa.Column("started_at", sa.DateTime(timezone=True)),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
+    # Added in schema version 2: what each trial cost.
+    sa.Column("attempts", sa.Integer),
+    sa.Column("cpu_seconds", sa.Float),
+    sa.Column("gpu_seconds", sa.Float),
+    sa.Column("final_cpu_seconds", sa.Float),
+    sa.Column("final_gpu_seconds", sa.Float),
 )
+# The columns each schema version added to an existing table, so an older store is upgraded in place.
+_ADDED_COLUMNS = {2: ("trials", ("attempts", "cpu_seconds", "gpu_seconds", "final_cpu_seconds", "final_gpu_seconds"))}
 
 _URL_EXAMPLE = "sqlite:///path/to/nas.db or postgresql://user:password@host/database"
 
@@ -171,10 +179,13 @@ class ResultStore:
             if connection.execute(trials_table.update().where(key).values(row)).rowcount == 0:
                 connection.execute(trials_table.insert().values(row))
 
-    def set_test_accuracy(self, run: str, number: int, test_accuracy: float) -> None:
+    def set_test_accuracy(self, run: str, number: int, test_accuracy: float, cpu_seconds: float | None = None,
+                          gpu_seconds: float | None = None) -> None:
+        """Record the final training of a top-k trial: its test accuracy and what the training cost."""
         key = (trials_table.c.run == run) & (trials_table.c.number == number)
+        values = dict(test_accuracy=test_accuracy, final_cpu_seconds=cpu_seconds, final_gpu_seconds=gpu_seconds)
         with self.engine.begin() as connection:
-            updated = connection.execute(trials_table.update().where(key).values(test_accuracy=test_accuracy))
+            updated = connection.execute(trials_table.update().where(key).values(values))
         if updated.rowcount == 0:
             raise StoreError(f"No trial {run}:{number} in the store at {self.url}")
 
@@ -199,10 +210,27 @@ class ResultStore:
                                         .where(meta_table.c.key == "schema_version")).scalar()
             if stored is None:
                 connection.execute(meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
-            elif stored != str(SCHEMA_VERSION):
+            elif not stored.isdigit() or not 1 <= int(stored) <= SCHEMA_VERSION:
                 raise StoreError(f"The result store at {self.url} has schema version {stored}. Expected version "
-                                 f"{SCHEMA_VERSION}: open it with the nas release that wrote it, or use another "
-                                 f"--storage/--output")
+                                 f"{SCHEMA_VERSION} or older: open it with the nas release that wrote it, or use "
+                                 f"another --storage/--output")
+            elif int(stored) < SCHEMA_VERSION:
+                _upgrade(connection, int(stored))
+                logger.info("Upgraded the result store at %s from schema version %s to %d; nothing was removed.",
+                            self.url, stored, SCHEMA_VERSION)
+
+
+def _upgrade(connection: sa.Connection, version: int) -> None:
+    """Add the columns of every later schema version to an older store, in the caller's transaction: either all
+    of them land, with the new version number, or none."""
+    for added_in in range(version + 1, SCHEMA_VERSION + 1):
+        table_name, columns = _ADDED_COLUMNS[added_in]
+        table = metadata.tables[table_name]
+        for name in columns:
+            column_type = table.c[name].type.compile(dialect=connection.dialect)
+            connection.execute(sa.text(f"ALTER TABLE {table_name} ADD COLUMN {name} {column_type}"))
+    connection.execute(meta_table.update().where(meta_table.c.key == "schema_version")
+                       .values(value=str(SCHEMA_VERSION)))
 
 
 def _run_exists(name: str) -> RunExistsError:

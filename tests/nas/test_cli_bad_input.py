@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -73,7 +74,9 @@ def test_search_rejects_bad_storage_and_resume(argv, message, tmp_path, capsys):
 def test_search_refuses_more_cpus_per_trial_than_ray_has(tmp_path, capsys):
     error = fails_with(search.main, ["--cpus-per-trial", "512", "--trials", "1", "--output", str(tmp_path)],
                        capsys)
-    assert "Expected --cpus-per-trial <=" in error
+    assert "No node of this Ray cluster has 512 CPUs and 0 GPUs for a trial (the largest have" in error
+    error = fails_with(search.main, ["--gpus-per-trial", "0.5", "--trials", "1", "--output", str(tmp_path)], capsys)
+    assert re.search(r"has 1 CPU and 0.5 GPUs for a trial \(the largest have \d+ CPUs? and 0 GPUs\)", error)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """The Ray Tune adapter pieces, without starting Ray: the Searcher over a strategy, and trial records."""
 from __future__ import annotations
 
+import pytest
 from ray import cloudpickle  # how Tune pickles its callbacks
 
 from nas.runner import StrategySearcher, TrialRecorder, finished_record
@@ -67,18 +68,44 @@ def test_the_recorder_pickles_without_its_display(tmp_path):
         copy.store.close()
 
 
-def test_a_trial_cut_by_the_time_budget_keeps_its_last_reported_accuracy(tmp_path):
-    class Reported:  # what Tune hands the callbacks and returns from fit()
-        config = {"trial": 0, "arch": {"depth": 1, "width": 16}}
-        metrics = {}  # Tune could not read the trial's results back from disk
+class Reported:
+    """What Tune hands the callbacks and returns from fit(), as far as the recorder reads it."""
+
+    config = {"trial": 0, "arch": {"depth": 1, "width": 16}}
+    metrics = {}  # Tune could not read the trial's results back from disk
+    last_result = {"epoch": 2, "epochs_planned": 2, "validation_accuracy": 0.7}
+    error_file = None
+
+    class placement_group_factory:  # noqa: N801 (Tune's attribute name)
+        required_resources = {"CPU": 2.0, "GPU": 0.5}
+
+
+@pytest.fixture
+def recorder(tmp_path):
+    from results import RunRecord, RunStatus
 
     with ResultStore(f"sqlite:///{tmp_path / 'nas.db'}") as store:
-        from results import RunRecord, RunStatus
-
         store.create_run(RunRecord("r", "toy", "random", "d", RunStatus.RUNNING, {}))
-        recorder = TrialRecorder(store, "r", get_strategy("random", TOY, seed=0), observer=None)
-        recorder.on_trial_start(0, [], Reported())
-        recorder.on_trial_result(0, [], Reported(), {"epoch": 3, "epochs_planned": 9, "validation_accuracy": 0.8})
-        recorder.finish_unrecorded(Reported())
-        stored = store.get_trial("r", 0)
+        yield TrialRecorder(store, "r", get_strategy("random", TOY, seed=0), observer=None)
+
+
+def test_a_trial_cut_by_the_time_budget_keeps_its_last_reported_accuracy(recorder):
+    recorder.on_trial_start(0, [], Reported())
+    recorder.on_trial_result(0, [], Reported(), {"epoch": 3, "epochs_planned": 9, "validation_accuracy": 0.8})
+    recorder.finish_unrecorded(Reported())
+    stored = recorder.store.get_trial("r", 0)
     assert (stored.status, stored.epochs, stored.validation_accuracy) == (TrialStatus.STOPPED, 3, 0.8)
+
+
+def test_a_trial_costs_its_resources_times_the_time_it_held_them_over_every_attempt(recorder, monkeypatch):
+    clock = iter([100.0, 110.0, 200.0, 230.0])  # attempt 1 runs 10 s and its worker dies; attempt 2 runs 30 s
+    monkeypatch.setattr("nas.runner.time.monotonic", lambda: next(clock))
+    recorder.on_trial_start(0, [], Reported())
+    assert recorder.store.get_trial("r", 0).attempts == 1
+    recorder.on_trial_recover(0, [], Reported())
+    recorder.on_trial_start(0, [], Reported())
+    assert recorder.store.get_trial("r", 0).status is TrialStatus.RUNNING
+    recorder.on_trial_complete(0, [], Reported())
+    stored = recorder.store.get_trial("r", 0)
+    assert (stored.status, stored.attempts, stored.cpu_seconds, stored.gpu_seconds) == (
+        TrialStatus.COMPLETED, 2, 80.0, 20.0)

@@ -1,0 +1,100 @@
+"""Faults a search survives: its driver killed with SIGKILL (then resumed), and a trial whose worker process dies."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from nas import search
+from results import ResultStore, TrialStatus
+from search_spaces import SPACES, Choice, SearchSpace
+from search_spaces.mlp import build_mlp
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def trials_of(output: Path, run: str):
+    with ResultStore(f"sqlite:///{output / 'nas.db'}") as store:
+        return store.trials(run), store.get_run(run)
+
+
+def test_a_run_whose_driver_was_killed_resumes_without_losing_or_repeating_a_trial(tiny_8x8, tmp_path):
+    common = ["--output", str(tmp_path), "--name", "killed", "--top-k", "0"]
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "nas.search", "--space", "mlp", "--data", tiny_8x8, "--trials", "8", "--epochs", "25",
+         "--concurrency", "2", *common],
+        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)  # its own process group, so the Ray processes it leaves behind can be cleaned up
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:  # kill it once some trials are stored as done and others are in flight
+            time.sleep(0.2)
+            if not (tmp_path / "nas.db").exists():
+                continue
+            try:
+                before, _ = trials_of(tmp_path, "killed")
+            except Exception:  # the run is not created yet
+                continue
+            statuses = [trial.status for trial in before]
+            if statuses.count(TrialStatus.COMPLETED) >= 2 and TrialStatus.RUNNING in statuses:
+                break
+            assert driver.poll() is None, "the search ended before it could be killed"
+        else:
+            pytest.fail("no trial completed within 240 s")
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+    finally:
+        try:
+            os.killpg(driver.pid, signal.SIGKILL)  # the Ray processes the killed driver had started
+        except ProcessLookupError:
+            pass
+    before, run = trials_of(tmp_path, "killed")
+    done_before = {trial.number: trial for trial in before if trial.status is TrialStatus.COMPLETED}
+    in_flight = {trial.number: trial.arch_key for trial in before if trial.status is TrialStatus.RUNNING}
+    assert run.status.value == "running"  # nobody could mark it: it was killed
+
+    assert search.main(["--resume", "--trials", "8", *common]) == 0
+    after, run = trials_of(tmp_path, "killed")
+    assert [trial.number for trial in after] == list(range(8))  # the budget counted what was done
+    assert all(trial.status is TrialStatus.COMPLETED for trial in after) and run.status.value == "completed"
+    for number, trial in done_before.items():  # completed trials were kept, not run again
+        assert after[number] == trial
+    for number, arch_key in in_flight.items():  # the trials in flight ran again, as the strategy had proposed them
+        assert after[number].arch_key == arch_key
+    assert len({trial.arch_key for trial in after}) == 8 and run.strategy_state["next_id"] == 8
+
+
+def fragile_space(marks: Path) -> SearchSpace:
+    """A space whose architectures kill their own Ray worker while being built: once, always, or never."""
+    def build(arch, input_shape, num_classes):
+        first_time = not (marks / arch["fate"]).exists()
+        (marks / arch["fate"]).touch()
+        if arch["fate"] == "always_dies" or (arch["fate"] == "dies_once" and first_time):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return build_mlp(SPACES["mlp"].validate({"depth": 0}), input_shape, num_classes)
+
+    return SearchSpace("fragile", [Choice("fate", ["lives", "dies_once", "always_dies"])], builder=build)
+
+
+def test_a_trial_whose_worker_dies_is_retried_then_stored_as_failed_and_the_search_goes_on(
+        tiny_8x8, tmp_path, monkeypatch):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    monkeypatch.setitem(SPACES, "fragile", fragile_space(marks))
+    argv = ["--space", "fragile", "--data", tiny_8x8, "--trials", "3", "--epochs", "1", "--trial-retries", "1",
+            "--concurrency", "1", "--top-k", "0", "--output", str(tmp_path / "runs"), "--name", "fragile"]
+    assert search.main(argv) == 0
+    trials, run = trials_of(tmp_path / "runs", "fragile")
+    by_fate = {trial.arch["fate"]: trial for trial in trials}
+    assert (by_fate["lives"].status, by_fate["lives"].attempts) == (TrialStatus.COMPLETED, 1)
+    assert (by_fate["dies_once"].status, by_fate["dies_once"].attempts) == (TrialStatus.COMPLETED, 2)
+    died = by_fate["always_dies"]
+    assert (died.status, died.attempts) == (TrialStatus.FAILED, 2)
+    assert "Ray reported the trial failed" in died.error
+    assert died.cpu_seconds > 0  # the attempts that died still cost their time
+    assert run.status.value == "completed"
