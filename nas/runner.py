@@ -8,10 +8,12 @@ store (`tune.with_parameters`, `ray.put`).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import os
+import sys
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -135,7 +137,10 @@ class TrialRecorder(tune.Callback):
         self._finish(trial.config["trial"], trial.last_result or {}, error=None)
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
-        self._finish(trial.config["trial"], trial.last_result or {}, error=_ray_error(trial))
+        number = trial.config["trial"]
+        if number not in self.records:  # it failed before it could start, e.g. its worker could not import nas
+            self.on_trial_start(iteration, trials, trial)
+        self._finish(number, trial.last_result or {}, error=_ray_error(trial))
 
     def _finish(self, number: int, result: dict, error: str | None) -> None:
         started = self.records.get(number)
@@ -213,15 +218,59 @@ def start_ray(config: SearchConfig) -> bool:
     logging.getLogger("ray.tune").setLevel(logging.ERROR)
     quiet = dict(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
     if config.address:
-        try:
-            ray.init(address=config.address, **{k: v for k, v in quiet.items() if k != "include_dashboard"})
-        except ConnectionError as error:  # Ray's own, after about 20 s: no head there, or a token it refused
-            reason = str(error).splitlines()[0].rstrip(".")
-            raise UsageError(f"Cannot join the Ray cluster at {config.address}: {reason}. Expected a running "
-                             f"cluster that accepts this machine; {cluster.HINT}") from None
+        # While Ray connects, its C++ client logs a line a second to the process's stderr for as long as the
+        # cluster refuses it; those lines are held back, and shown only if the join succeeds after all.
+        with _stderr_held_back() as held_back:
+            try:
+                ray.init(address=config.address, runtime_env=_code_for_the_cluster(),
+                         **{k: v for k, v in quiet.items() if k != "include_dashboard"})
+            except ConnectionError as error:  # Ray's own, after about 20 s: no head there, or a token it refused
+                reason = str(error).splitlines()[0].rstrip(".")
+                refused = " (it refused this machine's token)" if "InvalidAuthToken" in held_back() else ""
+                raise UsageError(f"Cannot join the Ray cluster at {config.address}{refused}: {reason}. Expected a "
+                                 f"running cluster that accepts this machine; {cluster.HINT}") from None
         return True
     ray.init(_temp_dir=ray_temp_dir(config.output_path), **quiet)
     return True
+
+
+@contextlib.contextmanager
+def _stderr_held_back():
+    """Send what is written to file descriptor 2 (C++ logs included) to a temporary file; yields a function that
+    reads it. When the block ends without an error, the held-back text is written to stderr after all."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as held:
+        os.dup2(held.fileno(), 2)
+
+        def read() -> str:
+            held.seek(0)
+            return held.read().decode(errors="replace")
+
+        try:
+            yield read
+        except BaseException:
+            raise
+        else:
+            text = read()
+            if text:
+                os.write(saved, text.encode())
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _code_for_the_cluster() -> dict:
+    """Ray's runtime environment ships this driver's nas packages to the cluster's workers (Ray's `py_modules`),
+    so nodes need only TensorFlow and Ray installed, and always run the driver's version of nas. The bundled
+    datasets stay behind: the data travels through the object store."""
+    import nas
+    import results
+    import search_spaces
+    import strategies
+
+    return {"py_modules": [nas, search_spaces, strategies, results], "excludes": ["*.npz"]}
 
 
 def check_resources(config: SearchConfig, joined: bool) -> None:

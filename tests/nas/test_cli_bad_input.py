@@ -64,6 +64,9 @@ def test_search_rejects_bad_data_before_storing_a_run(tmp_path, capsys):
      "Expected population_size >= 2. Received: 1"),
     (["--strategy", "random", "--strategy-option", "depth=3"], "Expected options among: none"),
     (["--strategy-option", "seed=3"], "Expected strategy options other than name, space and seed"),
+    (["--address", "127.0.0.1:1"], "Cannot reach a Ray cluster at 127.0.0.1:1 (Connection refused)"),
+    (["--address", "headnode"], "--address 'headnode': expected HOST:PORT of a Ray head"),
+    (["--address", "ray://head:10001"], "Ray Client addresses (ray://) are not supported"),
     (["--resume"], "Expected --name RUN with --resume"),
     (["--resume", "--name", "ghost"], "Cannot resume run 'ghost': it is not in the store"),
 ])

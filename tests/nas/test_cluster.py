@@ -30,24 +30,26 @@ def free_port() -> int:
 def two_node_cluster(tmp_path_factory):
     """`ray start --head` and a second `ray start --address`, one CPU each, sharing a token of their own.
 
-    Each runs with --block, so stopping its command stops exactly the Ray processes it started."""
+    Each runs with --block, so stopping its command stops exactly the Ray processes it started. They run outside
+    the repository and without PYTHONPATH, like nodes that never saw this checkout: the search ships its code."""
     folder = tmp_path_factory.mktemp("cluster")
     token = folder / "auth_token"
     token.write_text(secrets.token_hex(32))
-    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)}
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token))
     port = free_port()
     temp_dir = Path("/tmp") / f"nas-test-ray-{port}"  # short: Ray's unix socket paths have a length limit
     head = subprocess.Popen([RAY, "start", "--head", f"--port={port}", "--num-cpus=1", "--include-dashboard=false",
                              f"--dashboard-agent-listen-port={free_port()}", f"--ray-client-server-port={free_port()}",
                              f"--temp-dir={temp_dir}", "--block"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     nodes = [head]
     try:
         address = f"127.0.0.1:{port}"
         wait_for_port(port, head)
         nodes.append(subprocess.Popen([RAY, "start", f"--address={address}", "--num-cpus=1",
                                        f"--dashboard-agent-listen-port={free_port()}", "--block"],
-                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                                      env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_for_nodes(address, env, 2)
         yield address, token
     finally:
@@ -77,7 +79,8 @@ def wait_for_nodes(address: str, env: dict, count: int, timeout: float = 90) -> 
              "print(sum(node['Alive'] for node in ray.nodes()))" % address)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+        done = subprocess.run([sys.executable, "-c", probe], env=env, cwd="/", capture_output=True, text=True,
+                              timeout=60)
         if done.stdout.strip() == str(count):
             return
         time.sleep(1)
@@ -118,3 +121,15 @@ def test_a_trial_that_fits_no_node_is_refused_after_the_autoscaler_had_its_chanc
     assert time.monotonic() - started < 60
     with ResultStore(f"sqlite:///{tmp_path / 'nas.db'}") as store:
         assert store.list_runs() == []  # refused before a run was stored
+
+
+def test_a_cluster_that_refuses_the_token_is_one_line_saying_what_to_set(two_node_cluster, tmp_path):
+    address, _ = two_node_cluster
+    wrong = tmp_path / "wrong_token"
+    wrong.write_text(secrets.token_hex(32))
+    done = nas_search("--address", address, "--output", str(tmp_path), token=wrong)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    error = done.stderr.strip()
+    assert "\n" not in error, error  # Ray's own retry log lines were held back
+    assert error.startswith(f"nas.search: error: Cannot join the Ray cluster at {address} (it refused this "
+                            "machine's token)") and "set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN" in error

@@ -109,3 +109,15 @@ def test_a_trial_costs_its_resources_times_the_time_it_held_them_over_every_atte
     stored = recorder.store.get_trial("r", 0)
     assert (stored.status, stored.attempts, stored.cpu_seconds, stored.gpu_seconds) == (
         TrialStatus.COMPLETED, 2, 80.0, 20.0)
+
+
+def test_a_trial_that_failed_before_it_started_is_stored_as_failed_not_lost(recorder, tmp_path):
+    class CouldNotStart(Reported):
+        last_result = {}
+        error_file = str(tmp_path / "error.txt")
+
+    (tmp_path / "error.txt").write_text("Traceback...\nModuleNotFoundError: No module named 'nas'\n")
+    recorder.on_trial_error(0, [], CouldNotStart())
+    stored = recorder.store.get_trial("r", 0)
+    assert stored.status is TrialStatus.FAILED and stored.attempts == 1
+    assert stored.error == "Ray reported the trial failed: ModuleNotFoundError: No module named 'nas'"

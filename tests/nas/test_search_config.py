@@ -69,7 +69,7 @@ def test_resume_takes_the_stored_config_and_the_new_budget(store_with_run):
     assert (config.space, config.epochs, config.trials, config.top_k) == ("mlp", 1, 9, 0)
 
 
-@pytest.mark.parametrize("flag, value", [("--space", "cnn"), ("--epochs", "4"), ("--seed", "2")])
+@pytest.mark.parametrize("flag, value", [("--space", "cnn"), ("--strategy", "rl"), ("--epochs", "4"), ("--seed", "2")])
 def test_resume_refuses_to_change_what_is_searched(store_with_run, flag, value):
     from nas.cli_common import UsageError
 
