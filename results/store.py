@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 SCHEMA_VERSION = 2
 # How long a writer waits for another process's lock on a SQLite file before giving up (seconds).
 SQLITE_BUSY_TIMEOUT_S = 30
+# The PostgreSQL advisory lock that makes creating and upgrading a store's tables one process at a time.
+_SCHEMA_LOCK_KEY = 0x6E6173  # "nas"
 
 metadata = sa.MetaData()
 
@@ -205,6 +207,7 @@ class ResultStore:
 
     def _prepare_schema(self) -> None:
         with self.engine.begin() as connection:
+            _lock_schema(connection)
             metadata.create_all(connection)  # only the tables that do not exist yet
             stored = connection.execute(sa.select(meta_table.c.value)
                                         .where(meta_table.c.key == "schema_version")).scalar()
@@ -218,6 +221,18 @@ class ResultStore:
                 _upgrade(connection, int(stored))
                 logger.info("Upgraded the result store at %s from schema version %s to %d; nothing was removed.",
                             self.url, stored, SCHEMA_VERSION)
+
+
+def _lock_schema(connection: sa.Connection) -> None:
+    """Hold the database's schema lock until this transaction ends: searches that open a new or an older store at
+    once then create or upgrade it one after the other, each seeing what the one before did, all or nothing."""
+    backend = connection.dialect.name
+    if backend == "sqlite":
+        # pysqlite opens no transaction before DDL (each CREATE or ALTER would commit on its own): open one, and
+        # take the file's write lock now, waiting up to SQLITE_BUSY_TIMEOUT_S for another writer.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif backend == "postgresql":  # DDL is transactional there; the lock is per database, released at commit
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK_KEY})")
 
 
 def _upgrade(connection: sa.Connection, version: int) -> None:
@@ -263,7 +278,7 @@ def _create_engine(url: str) -> sa.Engine:
                          f"Expected a URL such as {_URL_EXAMPLE}") from None
     except ImportError as error:
         raise StoreError(f"The database driver for {parsed.drivername!r} is not installed ({error}). "
-                         f"Expected it installed in this environment (e.g. pip install psycopg2-binary)") from None
+                         f"Expected it installed in this environment (for PostgreSQL: pip install \"nas[postgres]\")") from None
     if parsed.get_backend_name() == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine
