@@ -88,7 +88,8 @@ def print_tables(curves: Curves, benchmark: TabularBenchmark) -> None:
     checkpoints = [count for count in CHECKPOINTS if count <= trials]
     best = benchmark.best_validation_accuracy
     means = {name: runs.mean(axis=0) for name, runs in curves.items()}  # (trials, 2)
-    regret = {name: {count: max(0.0, best - mean[count - 1, 0]) for count in checkpoints} for name, mean in means.items()}
+    regret = {name: {count: max(0.0, best - mean[count - 1, 0]) for count in checkpoints}
+              for name, mean in means.items()}
     header = "| strategy | " + " | ".join(f"{count} trials" for count in checkpoints) + " |\n|---|" + "---|" * len(
         checkpoints)
     print(f"Tabular benchmark: {len(benchmark)} architectures, best validation accuracy {100 * best:.2f}%; "
@@ -111,7 +112,8 @@ def print_tables(curves: Curves, benchmark: TabularBenchmark) -> None:
 
 def plot(curves: Curves, benchmark: TabularBenchmark, path: Path) -> None:
     """Three panels against trials: mean best validation accuracy, mean test accuracy of the architecture chosen by
-    validation, and mean regret (log scale down to 0.01, then linear); each with a band of one standard error over seeds. matplotlib draws."""
+    validation, and mean regret (log scale down to 0.01, then linear); each with a band of one standard error over
+    seeds. matplotlib draws."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display

@@ -345,7 +345,8 @@ def run_trials(config: SearchConfig, run: str, strategy: Strategy, search_data, 
                                     num_samples=-1 if trials is None else trials,
                                     time_budget_s=config.time_budget_s, reuse_actors=True),
         run_config=tune.RunConfig(name=run, storage_path=str(config.output_path / "ray_results"), verbose=0,
-                                  callbacks=[recorder], failure_config=tune.FailureConfig(max_failures=config.trial_retries)),
+                                  callbacks=[recorder],
+                                  failure_config=tune.FailureConfig(max_failures=config.trial_retries)),
     )
     for result in tuner.fit():
         recorder.finish_unrecorded(result)

@@ -74,8 +74,8 @@ _SETTINGS = {"space": "space", "strategy": "strategy", "dataset": "dataset", "da
              "trials": "trials", "time_budget": "time_budget_s", "epochs": "epochs", "train_subset": "train_subset",
              "final_epochs": "final_epochs", "top_k": "top_k", "objective": "objective",
              "cpus_per_trial": "cpus_per_trial", "gpus_per_trial": "gpus_per_trial", "concurrency": "concurrency",
-             "scheduler": "scheduler", "trial_retries": "trial_retries", "resource_wait": "resource_wait_s", "address": "address", "seed": "seed",
-             "output": "output"}
+             "scheduler": "scheduler", "trial_retries": "trial_retries", "resource_wait": "resource_wait_s",
+             "address": "address", "seed": "seed", "output": "output"}
 # What a resume may change: how long the run goes on, where it runs, and how its winners are retrained.
 _RESUMABLE = {"trials", "time_budget_s", "final_epochs", "top_k", "address", "concurrency", "cpus_per_trial",
               "gpus_per_trial", "trial_retries", "resource_wait_s", "output"}

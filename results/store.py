@@ -277,8 +277,8 @@ def _create_engine(url: str) -> sa.Engine:
         raise StoreError(f"Unknown database scheme {parsed.drivername!r} in {parsed.render_as_string()!r}. "
                          f"Expected a URL such as {_URL_EXAMPLE}") from None
     except ImportError as error:
-        raise StoreError(f"The database driver for {parsed.drivername!r} is not installed ({error}). "
-                         f"Expected it installed in this environment (for PostgreSQL: pip install \"nas[postgres]\")") from None
+        raise StoreError(f"The database driver for {parsed.drivername!r} is not installed ({error}). Expected it "
+                         "installed in this environment (for PostgreSQL: pip install \"nas[postgres]\")") from None
     if parsed.get_backend_name() == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine
