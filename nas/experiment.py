@@ -2,6 +2,12 @@
 
 Selection uses validation accuracy only; the test set is loaded for the final training of the winners alone
 and never reaches a strategy or a search trial.
+
+`--resume` rebuilds a run from the store, not from Ray Tune's experiment checkpoint (`Tuner.restore`): the store
+is written as each trial starts and ends, with the strategy's state, so it is never behind, while Tune saves its
+experiment state on a timer and a SIGKILL can leave it older than the trials already stored. The store also holds
+trials of an earlier session that Tune's restore would not know about. Tune still does the rest: retrying a trial
+whose worker died (`FailureConfig`), scheduling, and placing trials on the cluster's nodes.
 """
 from __future__ import annotations
 

@@ -43,6 +43,21 @@ def test_table_to_a_file(output, tmp_path, capsys):
     assert "96.00%" in target.read_text() and "wrote 3 row(s)" in capsys.readouterr().err
 
 
+def test_the_table_ends_with_what_each_run_cost_and_rows_carry_each_trials_share(tmp_path, capsys):
+    with ResultStore(f"sqlite:///{tmp_path / 'nas.db'}") as store:
+        store.create_run(make_run("priced"))
+        store.save_trial(make_trial("priced", 0, 0.9, cpu_seconds=3600.0, gpu_seconds=1800.0, attempts=2))
+        store.save_trial(make_trial("priced", 1, 0.8, cpu_seconds=1800.0, gpu_seconds=0.0, attempts=1))
+        store.set_test_accuracy("priced", 0, 0.95, cpu_seconds=720.0, gpu_seconds=360.0)
+    assert command.main(["--output", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.rstrip().endswith(
+        "run priced used 1.700 CPU-hours and 0.600 GPU-hours (search 1.500 / 0.500, final training 0.200 / 0.100)")
+    assert command.main(["--output", str(tmp_path), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(row["cpu_seconds"], row["gpu_seconds"], row["attempts"]) for row in rows] == [
+        (4320.0, 2160.0, 2), (1800.0, 0.0, 1)]
+
+
 def test_no_store_yet_is_a_note_not_an_error_and_creates_nothing(tmp_path, capsys):
     assert command.main(["--output", str(tmp_path / "empty")]) == 0
     assert "no result store" in capsys.readouterr().err
