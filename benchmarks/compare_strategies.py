@@ -6,8 +6,7 @@ architecture chosen by validation, and regret, against the number of trials.
     python benchmarks/compare_strategies.py --from benchmarks/results/compare_strategies.csv   # table and plot again
 
 Regret after N trials: the table's best validation accuracy minus the best one found. Prints a Markdown table,
-writes every strategy, seed and trial count to `--to` (CSV) and the curves to `--plot` (PNG, through matplotlib:
-`pip install ".[bench]"`).
+writes every strategy, seed and trial count to `--to` (CSV) and the curves to `--plot` (PNG, through matplotlib).
 """
 from __future__ import annotations
 

@@ -67,9 +67,12 @@ def non_negative_float(text: str) -> float:
 
 
 def positive_float(text: str) -> float:
-    value = non_negative_float(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, received {text!r}")
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, received {text!r}")
     return value
 
 
@@ -122,6 +125,11 @@ def storage_url(storage: str | None, output: str | os.PathLike) -> str:
 def table_width(stream) -> int:
     """Tables fit the terminal they are printed to; piped or saved, they keep long architecture keys on one line."""
     return shutil.get_terminal_size().columns if stream.isatty() else 240
+
+
+def use_color(stream) -> bool:
+    """Colours on a terminal, unless the user set NO_COLOR (https://no-color.org)."""
+    return stream.isatty() and not os.environ.get("NO_COLOR")
 
 
 def quiet_libraries() -> None:

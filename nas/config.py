@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from nas.estimator import TrainingRecipe
+from nas.objectives import Objective
 
 SCHEDULERS = ("fifo", "asha")
-OBJECTIVES = ("accuracy",)
 
 # Defaults sized so the default search finishes in about 5 minutes on 2 CPU cores (README, "Figures").
 DEFAULT_TRIALS = 10
@@ -35,7 +35,11 @@ class SearchConfig:
     train_subset: int | None = DEFAULT_TRAIN_SUBSET  # None: the whole training split
     final_epochs: int = DEFAULT_FINAL_EPOCHS
     top_k: int = DEFAULT_TOP_K
-    objective: str = "accuracy"
+    objective: str = "accuracy"  # nas/objectives.py: accuracy, mnas or pareto
+    latency_target_ms: float | None = None
+    mnas_constraint: str = "soft"
+    max_params: int | None = None  # hard limits: a model over one is never trained
+    max_latency_ms: float | None = None
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0
     concurrency: int | None = None  # None: as many trials as the cluster's resources allow
@@ -67,11 +71,16 @@ class SearchConfig:
         _expect(self.concurrency is None or self.concurrency >= 1,
                 f"Expected concurrency >= 1. Received: {self.concurrency}")
         _expect(self.scheduler in SCHEDULERS, f"Expected scheduler in {SCHEDULERS}. Received: {self.scheduler!r}")
-        _expect(self.objective in OBJECTIVES, f"Expected objective in {OBJECTIVES}. Received: {self.objective!r}")
+        self.objective_spec  # validates the objective and its limits
         taken = sorted({"name", "space", "seed"} & set(self.strategy_options))
         _expect(not taken, "Expected strategy options other than name, space and seed (--strategy, --space and "
                            f"--seed set them). Received: {', '.join(taken)}")
         self.trial_recipe  # validates optimizer and learning rate
+
+    @property
+    def objective_spec(self) -> Objective:
+        return Objective(self.objective, self.latency_target_ms, self.mnas_constraint, self.max_params,
+                         self.max_latency_ms)
 
     @property
     def trial_recipe(self) -> TrainingRecipe:

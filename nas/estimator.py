@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from nas.flops import count_flops
-from nas.latency import measure_latency_ms
+from nas.latency import DEFAULT_BATCH_SIZE, measure_latency
 from search_spaces import Architecture, SearchSpace
 
 OPTIMIZERS = ("adam", "sgd")
@@ -55,9 +55,21 @@ class TrainingRecipe:
 
 @dataclass(frozen=True)
 class ModelCost:
+    """What a model costs at inference (nas.latency says how latency is measured)."""
+
     params: int
-    flops: int
-    latency_ms: float  # batch 1, median of compiled calls
+    flops: int  # one example; a multiply-add is 2 (nas.flops)
+    latency_ms: float  # batch 1
+    latency_batch_ms: float | None = None  # one call on `latency_batch_size` examples
+    latency_batch_size: int | None = None
+    latency_device: str | None = None  # "CPU" or the GPU's name
+    latency_threads: int | None = None  # TensorFlow's intra-op threads during the measurement
+
+    def metrics(self) -> dict:
+        """The figures a trial reports, under the same names."""
+        return {"params": self.params, "flops": self.flops, "latency_ms": self.latency_ms,
+                "latency_batch_ms": self.latency_batch_ms, "latency_batch_size": self.latency_batch_size,
+                "latency_device": self.latency_device, "latency_threads": self.latency_threads}
 
 
 @dataclass(frozen=True)
@@ -80,9 +92,12 @@ def build_model(space: SearchSpace, arch: Architecture, input_shape: Sequence[in
                                      f"{_one_line(error)}") from error
 
 
-def measure_cost(model, input_shape: Sequence[int]) -> ModelCost:
-    return ModelCost(params=int(model.count_params()), flops=count_flops(model),
-                     latency_ms=measure_latency_ms(model, input_shape))
+def measure_cost(model, input_shape: Sequence[int], batch_size: int = DEFAULT_BATCH_SIZE) -> ModelCost:
+    """Parameters, FLOPs, and latency at batch 1 and at `batch_size` on this process's device and threads."""
+    latency = measure_latency(model, input_shape, batch_size=batch_size)
+    return ModelCost(params=int(model.count_params()), flops=count_flops(model), latency_ms=latency.batch_1_ms,
+                     latency_batch_ms=latency.batch_ms, latency_batch_size=latency.batch_size,
+                     latency_device=latency.device, latency_threads=latency.threads)
 
 
 def train(model, x_train: np.ndarray, y_train: np.ndarray, recipe: TrainingRecipe,

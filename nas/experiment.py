@@ -22,10 +22,12 @@ from nas import cluster
 from nas.cli_common import UsageError
 from nas.config import VALIDATION_FRACTION, SearchConfig
 from nas.datasets import Dataset, load_dataset
+from nas.objectives import Objective
 from nas.references import references_of_space
 from results import ResultStore, RunCost, RunRecord, RunStatus, TrialRecord, TrialStatus, run_costs
+from results.pareto import pareto_indices
 from search_spaces import get_space
-from strategies import Strategy, get_strategy
+from strategies import STRATEGIES, Strategy, get_strategy
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ class SearchSummary:
     wall_seconds: float
     best: TrialRecord | None  # highest validation accuracy; its test accuracy if it was final-trained
     cost: RunCost  # CPU- and GPU-hours, over every session of the run (a resumed run counts them all)
+    pareto_front: list[TrialRecord] = dataclasses.field(default_factory=list)  # --objective pareto: the front
 
 
 def run_search(config: SearchConfig, store: ResultStore, name: str, resume: bool = False,
@@ -56,8 +59,11 @@ def run_search(config: SearchConfig, store: ResultStore, name: str, resume: bool
     """Run (or with `resume`, continue) the search `name`, recording everything in `store`."""
     start = time.perf_counter()
     space = get_space(config.space)
+    options = dict(config.strategy_options)
+    if config.objective_spec.multi_objective and "directions" in STRATEGIES[config.strategy].options:
+        options.setdefault("directions", ["maximize", "minimize", "minimize"])  # accuracy, latency, params
     try:
-        strategy = get_strategy(config.strategy, space, seed=config.seed, **config.strategy_options)
+        strategy = get_strategy(config.strategy, space, seed=config.seed, **options)
     except ValueError as error:  # an option the strategy does not know, or a value it refuses
         raise UsageError(str(error)) from None
     dataset = load_dataset(config.dataset, config.data_path, validation_size=VALIDATION_FRACTION, seed=config.seed)
@@ -86,7 +92,7 @@ def run_search(config: SearchConfig, store: ResultStore, name: str, resume: bool
     finally:
         if started_ray:
             runner.stop_ray()
-    return _summary(store, run.name, time.perf_counter() - start)
+    return _summary(store, run.name, time.perf_counter() - start, config.objective_spec)
 
 
 def _open_run(config: SearchConfig, store: ResultStore, name: str, resume: bool, strategy: Strategy,
@@ -112,16 +118,24 @@ def _open_run(config: SearchConfig, store: ResultStore, name: str, resume: bool,
     return store.get_run(run.name), remaining
 
 
-def ranked_trials(trials: list[TrialRecord]) -> list[TrialRecord]:
-    """Scored trials, best validation accuracy first (ties: fewer parameters first)."""
-    scored = [trial for trial in trials if trial.validation_accuracy is not None
-              and trial.status in (TrialStatus.COMPLETED, TrialStatus.STOPPED)]
-    return sorted(scored, key=lambda trial: (-trial.validation_accuracy, trial.params or 0, trial.number))
+def ranked_trials(trials: list[TrialRecord], objective: Objective = Objective()) -> list[TrialRecord]:
+    """Scored trials, best first by the objective's reward (ties: fewer parameters first). For a Pareto search, the
+    trials of the Pareto front only (accuracy, latency, params), by validation accuracy."""
+    scored = [trial for trial in trials if trial.validation_accuracy is not None and trial.latency_ms is not None
+              and trial.params is not None and trial.status in (TrialStatus.COMPLETED, TrialStatus.STOPPED)]
+    if objective.multi_objective:
+        front = pareto_indices(scored)
+        scored = [trial for index, trial in enumerate(scored) if index in front]
+        reward = lambda trial: trial.validation_accuracy  # noqa: E731
+    else:
+        reward = lambda trial: objective.reward(trial.validation_accuracy, trial.latency_ms, trial.params)  # noqa: E731
+    return sorted(scored, key=lambda trial: (-reward(trial), trial.params, trial.number))
 
 
 def _final_training(config: SearchConfig, store: ResultStore, run: str, strategy: Strategy, dataset: Dataset,
                     observer: ExperimentObserver | None) -> None:
-    winners = [trial for trial in ranked_trials(store.trials(run))[:config.top_k] if trial.test_accuracy is None]
+    winners = [trial for trial in ranked_trials(store.trials(run), config.objective_spec)[:config.top_k]
+               if trial.test_accuracy is None]
     if not winners:
         return
     if observer:
@@ -143,12 +157,13 @@ def _search_data(dataset: Dataset, config: SearchConfig) -> Dataset:
     return dataclasses.replace(data, x_test=data.x_test[:0], y_test=data.y_test[:0])
 
 
-def _summary(store: ResultStore, run: str, wall_seconds: float) -> SearchSummary:
+def _summary(store: ResultStore, run: str, wall_seconds: float, objective: Objective) -> SearchSummary:
     trials = store.trials(run)
     count = lambda status: sum(trial.status is status for trial in trials)  # noqa: E731
-    ranked = ranked_trials(trials)
+    ranked = ranked_trials(trials, objective)
     return SearchSummary(run, count(TrialStatus.COMPLETED), count(TrialStatus.FAILED), count(TrialStatus.STOPPED),
-                         wall_seconds, ranked[0] if ranked else None, run_costs(store, [run])[0])
+                         wall_seconds, ranked[0] if ranked else None, run_costs(store, [run])[0],
+                         pareto_front=ranked if objective.multi_objective else [])
 
 
 def stored_run(store: ResultStore, name: str | None) -> RunRecord:

@@ -23,6 +23,7 @@ from typing import Callable, Protocol
 from nas import cluster
 from nas.cli_common import UsageError
 from nas.config import SearchConfig
+from nas.objectives import Objective
 from nas.trial import FinalEvaluation, TrialSettings, run_final_training, run_search_trial
 from results import ResultStore, TrialRecord, TrialStatus
 from strategies import Strategy, Trial
@@ -41,7 +42,9 @@ from ray.tune.search import ConcurrencyLimiter, Searcher  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
-METRIC = "validation_accuracy"
+# What the strategy, Tune's searcher and the ASHA scheduler maximise: the objective's reward (nas/objectives.py),
+# which is validation accuracy unless --objective says otherwise.
+METRIC = "reward"
 # Ray keeps unix sockets under its temp folder; their paths must stay under the OS limit of 107 bytes.
 _LONGEST_RAY_TEMP_DIR = 50
 
@@ -74,7 +77,10 @@ class StrategySearcher(Searcher):
         if trial is None:
             return
         reward = None if error or not result or "error" in result else result.get(METRIC)
-        self.strategy.tell(trial, reward)
+        objectives = None
+        if reward is not None and self.strategy.multi_objective:
+            objectives = Objective.values(result["validation_accuracy"], result["latency_ms"], result["params"])
+        self.strategy.tell(trial, reward, objectives)
 
     def save(self, checkpoint_path: str) -> None:
         """Tune checkpoints its searcher with the experiment: the strategy's state and Ray's trial ids."""
@@ -196,8 +202,11 @@ def finished_record(started: TrialRecord, result: dict, error: str | None) -> Tr
     else:  # stopped before its last epoch: by a scheduler or by the time budget
         status = TrialStatus.STOPPED
     return dataclasses.replace(
-        started, status=status, error=error, validation_accuracy=result.get(METRIC), params=result.get("params"),
+        started, status=status, error=error, validation_accuracy=result.get("validation_accuracy"),
+        params=result.get("params"),
         flops=result.get("flops"), latency_ms=result.get("latency_ms"), train_seconds=result.get("train_seconds"),
+        latency_device=result.get("latency_device"), latency_threads=result.get("latency_threads"),
+        latency_batch_size=result.get("latency_batch_size"), latency_batch_ms=result.get("latency_batch_ms"),
         epochs=epochs, node=result.get("node"), host=result.get("host"), finished_at=_now())
 
 
@@ -331,7 +340,8 @@ def ray_temp_dir(output: Path) -> str:
 def run_trials(config: SearchConfig, run: str, strategy: Strategy, search_data, store: ResultStore,
                observer: SearchObserver | None, trials: int | None) -> dict[int, TrialRecord]:
     """Run up to `trials` search trials through Ray Tune (None: until the time budget ends); returns their records."""
-    settings = TrialSettings(strategy.space, config.trial_recipe, _threads(config), config.seed)
+    settings = TrialSettings(strategy.space, config.trial_recipe, _threads(config), config.seed,
+                             config.objective_spec)
     trainable = tune.with_resources(
         tune.with_parameters(run_search_trial, data=search_data, settings=settings),
         {"cpu": config.cpus_per_trial, "gpu": config.gpus_per_trial})

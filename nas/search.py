@@ -11,8 +11,9 @@ from typing import Sequence
 
 from nas import cli_common as cli
 from nas.config import (DEFAULT_EPOCHS, DEFAULT_FINAL_EPOCHS, DEFAULT_TOP_K, DEFAULT_TRAIN_SUBSET,
-                        DEFAULT_TRIAL_RETRIES, DEFAULT_TRIALS, OBJECTIVES, SCHEDULERS, SearchConfig)
+                        DEFAULT_TRIAL_RETRIES, DEFAULT_TRIALS, SCHEDULERS, SearchConfig)
 from nas.datasets import DATASETS
+from nas.objectives import MNAS_CONSTRAINTS, OBJECTIVES
 from search_spaces import SPACES
 from strategies import STRATEGIES
 
@@ -40,7 +41,18 @@ def build_parser() -> cli.ArgumentParser:
                         help=f"epochs of the final training on the full training set (default: {DEFAULT_FINAL_EPOCHS})")
     budget.add_argument("--top-k", type=cli.non_negative_int, metavar="K",
                         help=f"architectures retrained and tested at the end; 0 skips it (default: {DEFAULT_TOP_K})")
-    budget.add_argument("--objective", choices=OBJECTIVES, help="what trials maximise (default: accuracy)")
+    goal = parser.add_argument_group("objective and limits")
+    goal.add_argument("--objective", choices=OBJECTIVES,
+                      help="accuracy (default); mnas: accuracy traded against latency (MnasNet's reward, needs "
+                           "--latency-target); pareto: accuracy, latency and params together, ending with the front")
+    goal.add_argument("--latency-target", type=cli.positive_float, metavar="MS",
+                      help="T of the mnas reward ACC * (LAT/T)^w, in batch-1 milliseconds")
+    goal.add_argument("--mnas-constraint", choices=sorted(MNAS_CONSTRAINTS),
+                      help="soft (w = -0.07, default) or hard (w = 0 below T, -1 above), as in MnasNet")
+    goal.add_argument("--max-params", type=cli.positive_int, metavar="N",
+                      help="never train a model of more than N parameters")
+    goal.add_argument("--max-latency", type=cli.positive_float, metavar="MS",
+                      help="never train a model slower than MS milliseconds at batch 1")
     resources = parser.add_argument_group("resources")
     resources.add_argument("--cpus-per-trial", type=cli.positive_float, metavar="C", help="default: 1")
     resources.add_argument("--gpus-per-trial", type=cli.non_negative_float, metavar="G", help="default: 0")
@@ -73,6 +85,8 @@ def build_parser() -> cli.ArgumentParser:
 _SETTINGS = {"space": "space", "strategy": "strategy", "dataset": "dataset", "data": "data_path",
              "trials": "trials", "time_budget": "time_budget_s", "epochs": "epochs", "train_subset": "train_subset",
              "final_epochs": "final_epochs", "top_k": "top_k", "objective": "objective",
+             "latency_target": "latency_target_ms", "mnas_constraint": "mnas_constraint", "max_params": "max_params",
+             "max_latency": "max_latency_ms",
              "cpus_per_trial": "cpus_per_trial", "gpus_per_trial": "gpus_per_trial", "concurrency": "concurrency",
              "scheduler": "scheduler", "trial_retries": "trial_retries", "resource_wait": "resource_wait_s",
              "address": "address", "seed": "seed", "output": "output"}
@@ -142,26 +156,55 @@ def main(argv: Sequence[str] | None = None) -> int:
                  code=cli.EXIT_SEARCH_FAILED)
 
     stream = sys.stderr if args.json else sys.stdout
-    print(render(leaderboard(store, run=summary.run, top=10), "table", width=cli.table_width(stream)), file=stream)
+    if summary.pareto_front:  # a Pareto search ends with its front, not one winner
+        board = leaderboard(store, run=summary.run, pareto=True)
+        print(f"Pareto front of run {summary.run} (validation accuracy, latency, params): {len(board)} trial(s)",
+              file=stream)
+    else:
+        board = leaderboard(store, run=summary.run, top=10)
+    print(render(board, "table", width=cli.table_width(stream), color=cli.use_color(stream)), file=stream)
+    report = write_run_report(store, summary.run, config.output_path)
     print(f"run {summary.run}: {summary.trials_completed} completed, {summary.trials_failed} failed, "
           f"{summary.trials_stopped} stopped in {summary.wall_seconds:.0f}s; used {summary.cost.describe()}; "
           f"store: {store.url}", file=sys.stderr)
+    if report:
+        print(f"report: {report}", file=sys.stderr)
     if args.json:
-        print(json.dumps(summary_json(summary)))
+        print(json.dumps({**summary_json(summary), "report": report}))
     return cli.EXIT_OK
 
 
+def write_run_report(store, run: str, folder) -> str | None:
+    """The run's HTML report, RUN.html in the output folder; a report that cannot be written is a note, since the
+    search itself is done and stored."""
+    from results import leaderboard
+    from results.report import write_report
+
+    path = folder / f"{run}.html"
+    try:
+        write_report(store, path, leaderboard(store, run=run), title=f"nas run {run}")
+    except OSError as error:
+        print(f"{PROG}: note: could not write the report {path}: {error.strerror}", file=sys.stderr)
+        return None
+    return str(path)
+
+
 def summary_json(summary) -> dict:
-    best = summary.best
     return {
         "run": summary.run, "trials_completed": summary.trials_completed, "trials_failed": summary.trials_failed,
         "trials_stopped": summary.trials_stopped, "wall_seconds": round(summary.wall_seconds, 3),
         "cpu_hours": round(summary.cost.cpu_hours, 6), "gpu_hours": round(summary.cost.gpu_hours, 6),
-        "best": None if best is None else {
-            "trial": best.number, "arch": best.arch_key, "validation_accuracy": best.validation_accuracy,
-            "test_accuracy": best.test_accuracy, "params": best.params, "flops": best.flops,
-            "latency_ms": best.latency_ms},
+        "best": None if summary.best is None else _trial_json(summary.best),
+        "pareto_front": [_trial_json(trial) for trial in summary.pareto_front],
     }
+
+
+def _trial_json(trial) -> dict:
+    return {"trial": trial.number, "arch": trial.arch_key, "validation_accuracy": trial.validation_accuracy,
+            "test_accuracy": trial.test_accuracy, "params": trial.params, "flops": trial.flops,
+            "latency_ms": trial.latency_ms, "latency_batch_ms": trial.latency_batch_ms,
+            "latency_batch_size": trial.latency_batch_size, "latency_device": trial.latency_device,
+            "latency_threads": trial.latency_threads}
 
 
 if __name__ == "__main__":

@@ -48,6 +48,8 @@ def build_parser() -> cli.ArgumentParser:
                         help="default: the reference's recipe, the run's final training, or 20 for ARCH.json")
     parser.add_argument("--train-subset", type=cli.positive_int, metavar="N", help="train on N examples only")
     parser.add_argument("--save", metavar="FILE.keras", help="save the trained model (Keras format)")
+    parser.add_argument("--tflite", metavar="FILE.tflite",
+                        help="also export the trained model for TensorFlow Lite (float32), checked against Keras")
     parser.add_argument("--storage", metavar="URL", help="result store holding --trial")
     parser.add_argument("--output", default=cli.DEFAULT_OUTPUT, metavar="DIR", help="folder of the default store")
     parser.add_argument("--json", action="store_true", help="print the model's figures as JSON on stdout")
@@ -102,8 +104,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli.quiet_libraries()
     if args.save and not args.save.endswith(".keras"):
         cli.fail(PROG, f"Expected --save FILE.keras (Keras' own format). Received: {args.save!r}")
-    if args.save:
-        _check_writable(args.save)
+    if args.tflite and not args.tflite.endswith(".tflite"):
+        cli.fail(PROG, f"Expected --tflite FILE.tflite (a TensorFlow Lite flatbuffer). Received: {args.tflite!r}")
+    for option, path in (("--save", args.save), ("--tflite", args.tflite)):
+        if path:
+            _check_writable(option, path)
     from nas.datasets import load_dataset
     from results import StoreError
 
@@ -117,7 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from nas.estimator import ArchitectureDoesNotFit, TrialFailed
 
     try:
-        figures = train_and_test(job, dataset, args.save)
+        figures = train_and_test(job, dataset, args.save, args.tflite)
+    except TFLiteExportFailed as error:  # the model is not the user's input: exit 1, the .keras file is kept
+        cli.fail(PROG, f"TFLite export failed: {error}", code=cli.EXIT_SEARCH_FAILED)
     except ArchitectureDoesNotFit as error:
         cli.fail(PROG, f"{error}. Expected an architecture that fits {dataset.name}'s {dataset.input_shape} images")
     except TrialFailed as error:
@@ -127,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return cli.EXIT_OK
 
 
-def train_and_test(job: TrainingJob, dataset, save: str | None) -> dict:
+def train_and_test(job: TrainingJob, dataset, save: str | None, tflite: str | None = None) -> dict:
     """Train on training + validation data, then evaluate once on the test set; progress goes to stderr."""
     import numpy as np
 
@@ -149,17 +156,109 @@ def train_and_test(job: TrainingJob, dataset, save: str | None) -> dict:
         model.save(save)
         print(f"saved {save}", file=sys.stderr)
     print(f"test accuracy {percent(test_accuracy)}, {cost.params:,} params, {cost.flops:,} FLOPs, "
-          f"{cost.latency_ms:.3f} ms", file=sys.stderr)
+          f"{cost.latency_ms:.3f} ms (batch {cost.latency_batch_size}: {cost.latency_batch_ms:.3f} ms; "
+          f"{cost.latency_device}, {cost.latency_threads} threads)", file=sys.stderr)
+    if tflite:
+        export_tflite(model, tflite, dataset.x_test[:TFLITE_CHECK_IMAGES])
+        print(f"exported {tflite} (TensorFlow Lite; predicts the Keras model's classes on "
+              f"{min(TFLITE_CHECK_IMAGES, len(dataset.x_test))} test images)", file=sys.stderr)
     return {"trial": job.trial, "arch": job.arch.key, "space": job.arch.space, "dataset": dataset.name,
-            "validation_accuracy": None, "test_accuracy": test_accuracy, "params": cost.params,
-            "flops": cost.flops, "latency_ms": cost.latency_ms, "train_seconds": history[-1].train_seconds,
-            "epochs": job.recipe.epochs}
+            "validation_accuracy": None, "test_accuracy": test_accuracy, **cost.metrics(),
+            "train_seconds": history[-1].train_seconds, "epochs": job.recipe.epochs, "tflite": tflite}
 
 
-def _check_writable(path: str) -> None:
+class TFLiteExportFailed(Exception):
+    """The trained model could not be converted to TensorFlow Lite, or the converted one disagrees with it."""
+
+
+TFLITE_CHECK_IMAGES = 16
+
+
+def export_tflite(model, path: str, images) -> None:
+    """Convert `model` to a float32 TensorFlow Lite flatbuffer at `path`, then check that TensorFlow Lite's
+    interpreter loads it and predicts the same classes as the Keras model on `images`.
+
+    Keras 3.15 with TensorFlow 2.21: `TFLiteConverter.from_keras_model` works (it exports the model as a
+    SavedModel in a temporary folder and converts that; Keras prints the export's endpoints on stdout, which is
+    kept off ours). `from_concrete_functions` on a `tf.function` of the model converts without an error but
+    leaves Keras 3's variables out: a model without weights (2.7 KB for the perceptron's 31 KB) that predicts
+    NaN. The check after conversion refuses any such model, and a refused file is removed.
+    """
+    import contextlib
+    import io
+
+    import tensorflow as tf
+
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            flatbuffer = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    except Exception as error:  # the converter's errors are many and long: their first line says which
+        raise TFLiteExportFailed(_first_line(error)) from error
+    try:
+        Path(path).write_bytes(flatbuffer)
+    except OSError as error:
+        raise TFLiteExportFailed(f"cannot write {path!r} ({error.strerror})") from error
+    try:
+        _check_tflite(model, path, images)
+    except TFLiteExportFailed:
+        Path(path).unlink(missing_ok=True)  # no file that looks usable and is not
+        raise
+
+
+def _check_tflite(model, path: str, images) -> None:
+    import numpy as np
+
+    images = np.asarray(images, dtype=np.float32)
+    try:
+        interpreter = _tflite_interpreter(path)
+        [inputs], [outputs] = interpreter.get_input_details(), interpreter.get_output_details()
+        interpreter.resize_tensor_input(inputs["index"], images.shape)
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(inputs["index"], images)
+        interpreter.invoke()
+        lite = interpreter.get_tensor(outputs["index"])
+    except Exception as error:
+        raise TFLiteExportFailed(f"{path} does not run in TensorFlow Lite's interpreter: "
+                                 f"{_first_line(error)}") from error
+    keras_outputs = np.asarray(model(images, training=False))
+    if lite.shape != keras_outputs.shape:
+        raise TFLiteExportFailed(f"{path} gives outputs of shape {lite.shape}; the Keras model {keras_outputs.shape}")
+    if not np.all(np.isfinite(lite)):
+        raise TFLiteExportFailed(f"{path} gives NaN or infinite outputs")
+    lite_classes, keras_classes = lite.argmax(axis=-1), keras_outputs.argmax(axis=-1)
+    rows = np.arange(len(images))
+    # A class that differs where Keras' two candidates are all but tied is rounding, not a wrong conversion.
+    tied = np.abs(keras_outputs[rows, lite_classes] - keras_outputs[rows, keras_classes]) <= 1e-5
+    wrong = int(np.sum((lite_classes != keras_classes) & ~tied))
+    if wrong:
+        raise TFLiteExportFailed(f"{path} predicts another class than the Keras model on {wrong} of "
+                                 f"{len(images)} test images")
+
+
+def _tflite_interpreter(path: str):
+    """LiteRT's interpreter where installed, else TensorFlow's own (deprecated in favour of LiteRT)."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        import warnings
+
+        import tensorflow as tf
+
+        with warnings.catch_warnings():  # "tf.lite.Interpreter is deprecated ... use the LiteRT interpreter"
+            warnings.simplefilter("ignore")
+            return tf.lite.Interpreter(model_path=path)
+    return Interpreter(model_path=path)
+
+
+def _first_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+
+
+def _check_writable(option: str, path: str) -> None:
     folder = Path(path).resolve().parent
     if not folder.is_dir() or not os.access(folder, os.W_OK):
-        cli.fail(PROG, f"Cannot write --save {path!r}: folder {str(folder)!r} does not exist or is not writable")
+        cli.fail(PROG, f"Cannot write {option} {path!r}: folder {str(folder)!r} does not exist or is not writable")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 from nas.estimator import EpochResult, TrainingRecipe, TrialFailed, build_model, evaluate_accuracy, measure_cost, train
+from nas.objectives import Objective
 from search_spaces import SearchSpace
 
 
@@ -24,6 +25,7 @@ class TrialSettings:
     recipe: TrainingRecipe
     threads: int
     seed: int
+    objective: Objective = Objective()
 
 
 @dataclass(frozen=True)
@@ -69,13 +71,19 @@ def run_search_trial(config: dict, data, settings: TrialSettings) -> None:
         model = build_model(settings.space, arch, data.input_shape, data.num_classes,
                             seed=settings.seed + config["trial"])
         cost = measure_cost(model, data.input_shape)
+        measured = cost.metrics()  # params, flops, latency_ms; latency_batch_ms/_batch_size/_device/_threads
+        over_limit = settings.objective.violation(cost.params, cost.latency_ms)
+        if over_limit:
+            tune.report({"trial": config["trial"], "error": over_limit, **measured, **location})
+            return
 
         def report(result: EpochResult) -> None:
             if not math.isfinite(result.accuracy):
                 raise TrialFailed(f"validation accuracy is {result.accuracy} after epoch {result.epoch}")
+            reward = settings.objective.reward(result.accuracy, cost.latency_ms, cost.params)
             tune.report({"trial": config["trial"], "epoch": result.epoch, "epochs_planned": settings.recipe.epochs,
-                         "validation_accuracy": result.accuracy, "train_seconds": result.train_seconds,
-                         "params": cost.params, "flops": cost.flops, "latency_ms": cost.latency_ms, **location})
+                         "validation_accuracy": result.accuracy, "reward": reward,
+                         "train_seconds": result.train_seconds, **measured, **location})
 
         train(model, data.x_train, data.y_train, settings.recipe, held_out=(data.x_validation, data.y_validation),
               seed=settings.seed + config["trial"], on_epoch_end=report)

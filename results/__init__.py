@@ -1,6 +1,7 @@
 """The result store (SQLite by default, any SQLAlchemy URL) and the leaderboards drawn from it.
 
-`results` imports none of the other nas packages, so a leaderboard starts without TensorFlow or Ray.
+`results` imports no TensorFlow and no Ray, so a leaderboard starts in a fraction of a second; only the HTML report's
+layer diagrams read the search spaces' definitions (`search_spaces`, itself free of TensorFlow until a model is built).
 """
 from results.leaderboard import FORMATS, SORT_KEYS, LeaderboardRow, RunCost, leaderboard, render, run_costs
 from results.records import RunRecord, RunStatus, TrialRecord, TrialStatus

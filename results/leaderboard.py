@@ -9,9 +9,11 @@ import dataclasses
 import io
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from results.pareto import pareto_indices
 from results.store import ResultStore
 
 # Metrics a leaderboard can sort by, and whether higher is better.
@@ -23,7 +25,8 @@ SORT_KEYS = {
     "latency_ms": False,
     "train_seconds": False,
 }
-FORMATS = ("table", "csv", "json")
+# `html` needs the store as well as the rows (its plots show whole runs): results.report.write_report writes it.
+FORMATS = ("table", "csv", "json", "markdown", "html")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,11 @@ class LeaderboardRow:
     attempts: int | None
     cpu_seconds: float | None  # what the trial cost, its final training included (RunCost explains)
     gpu_seconds: float | None
+    latency_device: str | None = None  # where latency_ms (batch 1) was measured, with TF's intra-op threads
+    latency_threads: int | None = None
+    latency_batch_size: int | None = None
+    latency_batch_ms: float | None = None
+    pareto: bool = False  # on the Pareto front (accuracy, latency, params) of the trials that passed the filters
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -57,12 +65,22 @@ class LeaderboardRow:
 
 def leaderboard(store: ResultStore, *, run: str | None = None, dataset: str | None = None,
                 space: str | None = None, strategy: str | None = None, sort: str = "validation_accuracy",
-                top: int | None = None) -> list[LeaderboardRow]:
-    """The matching trials, best first by `sort`; trials without that metric (failed, running) come last."""
+                top: int | None = None, max_params: int | None = None, max_latency_ms: float | None = None,
+                pareto: bool = False) -> list[LeaderboardRow]:
+    """The matching trials, best first by `sort`; trials without that metric (failed, running) come last.
+
+    `max_params` and `max_latency_ms` keep the trials within those limits (a trial without the measurement is
+    left out); every row says whether it is on the Pareto front of the rows that passed the filters, and
+    `pareto` keeps only those. `top` applies last.
+    """
     if sort not in SORT_KEYS:
         raise ValueError(f"Unknown sort key {sort!r}. Expected one of: {', '.join(SORT_KEYS)}")
     if top is not None and top < 1:
         raise ValueError(f"Expected top >= 1. Received: {top}")
+    if max_params is not None and max_params < 1:
+        raise ValueError(f"Expected max_params >= 1. Received: {max_params}")
+    if max_latency_ms is not None and not max_latency_ms > 0:
+        raise ValueError(f"Expected max_latency_ms > 0. Received: {max_latency_ms}")
     runs = {stored.name: stored for stored in store.list_runs()
             if (run is None or stored.name == run) and (dataset is None or stored.dataset == dataset)
             and (space is None or stored.space == space) and (strategy is None or stored.strategy == strategy)}
@@ -77,7 +95,16 @@ def leaderboard(store: ResultStore, *, run: str | None = None, dataset: str | No
             test_accuracy=trial.test_accuracy, params=trial.params, flops=trial.flops, latency_ms=trial.latency_ms,
             train_seconds=trial.train_seconds, epochs=trial.epochs, node=trial.node, host=trial.host,
             error=trial.error, attempts=trial.attempts, cpu_seconds=_total(trial.cpu_seconds, trial.final_cpu_seconds),
-            gpu_seconds=_total(trial.gpu_seconds, trial.final_gpu_seconds)))
+            gpu_seconds=_total(trial.gpu_seconds, trial.final_gpu_seconds), latency_device=trial.latency_device,
+            latency_threads=trial.latency_threads, latency_batch_size=trial.latency_batch_size,
+            latency_batch_ms=trial.latency_batch_ms))
+    if max_params is not None:
+        rows = [row for row in rows if row.params is not None and row.params <= max_params]
+    if max_latency_ms is not None:
+        rows = [row for row in rows if row.latency_ms is not None and row.latency_ms <= max_latency_ms]
+    front = pareto_indices(rows)
+    rows = [dataclasses.replace(row, pareto=index in front) for index, row in enumerate(rows)
+            if not pareto or index in front]
     rows.sort(key=lambda row: _rank_key(row, sort))
     return rows[:top] if top else rows
 
@@ -133,14 +160,21 @@ def _rank_key(row: LeaderboardRow, sort: str) -> tuple:
             ascending(row.params, False), row.run, row.trial)
 
 
-def render(rows: list[LeaderboardRow], output_format: str = "table", width: int | None = None) -> str:
-    """The rows as a terminal table, CSV or a JSON array (rows as DESIGN.md lists them)."""
+def render(rows: list[LeaderboardRow], output_format: str = "table", width: int | None = None,
+           color: bool = False) -> str:
+    """The rows as a terminal table (with ANSI colours if `color`), CSV, a JSON array (rows as DESIGN.md lists
+    them) or a Markdown table."""
     if output_format == "json":
         return json.dumps([row.to_dict() for row in rows], indent=2)
     if output_format == "csv":
         return _csv(rows)
     if output_format == "table":
-        return _table(rows, width)
+        return _table(rows, width, color)
+    if output_format == "markdown":
+        return _markdown(rows)
+    if output_format == "html":
+        raise ValueError("The html format is a report drawn from the store as well as the rows. Expected "
+                         "results.report.write_report(store, path, rows) or render_report(store, rows)")
     raise ValueError(f"Unknown format {output_format!r}. Expected one of: {', '.join(FORMATS)}")
 
 
@@ -153,28 +187,77 @@ def _csv(rows: list[LeaderboardRow]) -> str:
     return text.getvalue().rstrip("\n")
 
 
-def _table(rows: list[LeaderboardRow], width: int | None) -> str:
+# Terminal colours of a row's status; the Pareto front's rows are bold and starred.
+_STATUS_STYLES = {"completed": "green", "stopped": "yellow", "failed": "red", "running": "cyan"}
+
+
+def _table(rows: list[LeaderboardRow], width: int | None, color: bool = False) -> str:
     from rich.console import Console  # only the table needs rich
     from rich.table import Table
+    from rich.text import Text  # cells as Text, never markup: run names and errors may hold "[...]"
 
     if not rows:
         return "no trials stored yet"
     several_runs = len({row.run for row in rows}) > 1
-    table = Table(show_edge=False, header_style="bold", pad_edge=False)
-    columns = (["run"] if several_runs else []) + ["trial", "status", "val acc", "test acc", "params", "FLOPs",
-                                                   "latency ms", "train s", "architecture"]
-    for column in columns:
-        table.add_column(column, justify="left" if column in ("run", "status", "architecture") else "right",
-                         overflow="fold")
+    marked = any(row.pareto for row in rows)
+    table = Table(show_edge=False, header_style="bold", pad_edge=False,
+                  caption=PARETO_NOTE if marked else None, caption_justify="left")
+    for column in ([PARETO_MARK] if marked else []) + column_names(several_runs):
+        table.add_column(column, justify="left" if column in TEXT_COLUMNS else "right", overflow="fold")
     for row in rows:
-        cells = ([row.run] if several_runs else []) + [
-            str(row.trial), row.status, _percent(row.validation_accuracy), _percent(row.test_accuracy),
-            _count(row.params), _count(row.flops), _number(row.latency_ms, 3), _number(row.train_seconds, 1),
-            row.arch if row.status != "failed" else f"{row.arch} ({row.error})"]
-        table.add_row(*cells)
-    console = Console(file=io.StringIO(), width=width or 240, color_system=None, highlight=False)
+        cells = [Text(cell, style=_STATUS_STYLES.get(cell, "") if cell == row.status else "")
+                 for cell in ([PARETO_MARK if row.pareto else ""] if marked else []) + row_cells(row, several_runs)]
+        table.add_row(*cells, style="bold" if row.pareto else None)
+    console = Console(file=io.StringIO(), width=width or 240, highlight=False, force_terminal=color,
+                      color_system="standard" if color else None)
     console.print(table)
     return console.file.getvalue().rstrip("\n")
+
+
+# The columns every human-readable format shows; a run column leads when the rows come from several runs.
+COLUMNS = ("trial", "status", "val acc", "test acc", "params", "FLOPs", "latency ms", "train s", "architecture")
+TEXT_COLUMNS = ("run", "status", "architecture")  # left-aligned; the others are numbers
+PARETO_MARK = "\N{BLACK STAR}"
+PARETO_NOTE = (f"{PARETO_MARK} on the Pareto front of the trials that pass the filters: no other is at least as "
+               f"good on validation accuracy, latency and parameters and better on one")
+
+
+def column_names(several_runs: bool) -> list[str]:
+    return (["run"] if several_runs else []) + list(COLUMNS)
+
+
+def row_cells(row: LeaderboardRow, several_runs: bool) -> list[str]:
+    """The row's cells under `column_names`, as plain text (each format escapes them its own way)."""
+    return ([row.run] if several_runs else []) + [
+        str(row.trial), row.status, _percent(row.validation_accuracy), _percent(row.test_accuracy),
+        _count(row.params), _count(row.flops), _number(row.latency_ms, 3), _number(row.train_seconds, 1),
+        row.arch if row.status != "failed" else f"{row.arch} ({row.error})"]
+
+
+def _markdown(rows: list[LeaderboardRow]) -> str:
+    """A GitHub-flavoured Markdown table, to paste into a README or an issue; Pareto members carry a star."""
+    if not rows:
+        return "*No stored trials match.*"
+    several_runs = len({row.run for row in rows}) > 1
+    columns = [PARETO_MARK] + column_names(several_runs)
+    lines = ["| " + " | ".join(columns) + " |",
+             "|" + "|".join(":---" if column in TEXT_COLUMNS else ":---:" if column == PARETO_MARK else "---:"
+                            for column in columns) + "|"]
+    for row in rows:
+        cells = [PARETO_MARK if row.pareto else ""] + [markdown_text(cell) for cell in row_cells(row, several_runs)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + f"\n\n{PARETO_NOTE}."
+
+
+# Backslash-escaped in Markdown cells: every ASCII punctuation character CommonMark lets a backslash escape
+# that could start markup in a table cell: emphasis, code, links, images, raw HTML, entities, strikethrough,
+# GitHub's math ($), emoji (:name:) and mentions (@), and | which would end the cell.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~$&:@])")
+
+
+def markdown_text(text: str) -> str:
+    """`text` as literal Markdown inline text: metacharacters backslash-escaped, line breaks made spaces."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def _percent(value: float | None) -> str:

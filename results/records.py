@@ -61,3 +61,9 @@ class TrialRecord:
     gpu_seconds: float | None = None
     final_cpu_seconds: float | None = None
     final_gpu_seconds: float | None = None
+    # How `latency_ms` (batch 1) was measured, and the latency of a larger batch: the device the compiled call ran
+    # on and TensorFlow's intra-op thread count there.
+    latency_device: str | None = None
+    latency_threads: int | None = None
+    latency_batch_size: int | None = None
+    latency_batch_ms: float | None = None

@@ -20,7 +20,7 @@ from results.records import RunRecord, RunStatus, TrialRecord, TrialStatus
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # How long a writer waits for another process's lock on a SQLite file before giving up (seconds).
 SQLITE_BUSY_TIMEOUT_S = 30
 # The PostgreSQL advisory lock that makes creating and upgrading a store's tables one process at a time.
@@ -72,9 +72,17 @@ trials_table = sa.Table(
     sa.Column("gpu_seconds", sa.Float),
     sa.Column("final_cpu_seconds", sa.Float),
     sa.Column("final_gpu_seconds", sa.Float),
+    # Added in schema version 3: how latency was measured.
+    sa.Column("latency_device", sa.String(128)),
+    sa.Column("latency_threads", sa.Integer),
+    sa.Column("latency_batch_size", sa.Integer),
+    sa.Column("latency_batch_ms", sa.Float),
 )
 # The columns each schema version added to an existing table, so an older store is upgraded in place.
-_ADDED_COLUMNS = {2: ("trials", ("attempts", "cpu_seconds", "gpu_seconds", "final_cpu_seconds", "final_gpu_seconds"))}
+_ADDED_COLUMNS = {
+    2: ("trials", ("attempts", "cpu_seconds", "gpu_seconds", "final_cpu_seconds", "final_gpu_seconds")),
+    3: ("trials", ("latency_device", "latency_threads", "latency_batch_size", "latency_batch_ms")),
+}
 
 _URL_EXAMPLE = "sqlite:///path/to/nas.db or postgresql://user:password@host/database"
 

@@ -11,7 +11,7 @@ import math
 from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from search_spaces import Architecture, SearchSpace
 
@@ -77,11 +77,26 @@ class Strategy(ABC):
         self._outstanding[trial.id] = trial
         return trial
 
-    def tell(self, trial: Trial, reward: float | None) -> None:
-        """Report a finished trial: reward higher is better; None, NaN or infinity mean the trial failed."""
+    @property
+    def multi_objective(self) -> bool:
+        """Whether the strategy learns from several objectives at once (then `tell` needs `objectives`)."""
+        return False
+
+    def tell(self, trial: Trial, reward: float | None, objectives: Sequence[float] | None = None) -> None:
+        """Report a finished trial: reward higher is better; None, NaN or infinity mean the trial failed.
+
+        A multi-objective strategy learns from `objectives` (in the directions it was built with) instead."""
         if self._outstanding.pop(trial.id, None) is None:
             raise ValueError(f"Trial {trial.id} is not outstanding. Expected a trial returned by ask() and "
                              "not told yet")
+        if self.multi_objective:
+            if reward is None or objectives is None or not all(math.isfinite(value) for value in objectives):
+                if reward is not None:
+                    logger.warning("Trial %d reported objectives %r; treating it as failed.", trial.id, objectives)
+                self.observe(trial, None)
+            else:
+                self.observe(trial, [float(value) for value in objectives])
+            return
         if reward is not None and not math.isfinite(reward):
             logger.warning("Trial %d reported reward %r; treating it as failed.", trial.id, reward)
             reward = None

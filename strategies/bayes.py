@@ -31,21 +31,30 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)  # Optuna logs every trial 
 
 class BayesStrategy(Strategy):
     name = "bayes"
-    options = frozenset({"n_startup_trials"})
+    # directions: several objectives at once, e.g. ["maximize", "minimize", "minimize"]: Optuna's TPE is then
+    # multi-objective (MOTPE) and `tell` takes the objectives' values.
+    options = frozenset({"n_startup_trials", "directions"})
 
     def __init__(self, space: SearchSpace, seed: int | None = None, **options: Any):
         super().__init__(space, seed, **options)
         self.n_startup_trials = options.get("n_startup_trials", _N_STARTUP_TRIALS)
         if not isinstance(self.n_startup_trials, int) or self.n_startup_trials < 0:
             raise ValueError(f"Expected n_startup_trials >= 0. Received: {self.n_startup_trials!r}")
+        self.directions = list(options.get("directions", ["maximize"]))
+        if not self.directions or any(direction not in ("maximize", "minimize") for direction in self.directions):
+            raise ValueError(f"Expected directions of 'maximize' or 'minimize'. Received: {self.directions!r}")
         self._explorer = RandomStrategy(space, seed=None if seed is None else seed + 1)
         self._rewards: dict[str, float | None] = {}  # architecture key -> reward (None: failed or still running)
         self._history: list[tuple[dict, float | None]] = []  # finished Optuna trials: params, value (None: failed)
         self._asked: dict[str, optuna.trial.Trial] = {}  # architecture key -> its running Optuna trial
         self._study = self._new_study()
 
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.directions) > 1
+
     def _new_study(self) -> optuna.Study:
-        return optuna.create_study(direction="maximize", sampler=self._sampler(0))
+        return optuna.create_study(directions=self.directions, sampler=self._sampler(0))
 
     def _sampler(self, salt: int) -> optuna.samplers.TPESampler:
         seed = None if self.seed is None else (self.seed * 1_000_003 + salt) % 2**32
@@ -95,7 +104,8 @@ class BayesStrategy(Strategy):
         distributions = {name: optuna.distributions.CategoricalDistribution(list(self.space.choice(name).options))
                          for name in params}
         state = optuna.trial.TrialState.FAIL if reward is None else optuna.trial.TrialState.COMPLETE
-        self._study.add_trial(optuna.trial.create_trial(state=state, value=reward, params=params,
+        values = None if reward is None else reward if isinstance(reward, list) else [reward]
+        self._study.add_trial(optuna.trial.create_trial(state=state, values=values, params=params,
                                                         distributions=distributions))
         self._history.append((params, reward))
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nas.estimator import TrainingRecipe, TrialFailed, build_model, measure_cost, train
+from nas.estimator import ModelCost, TrainingRecipe, TrialFailed, build_model, measure_cost, train
 from nas.flops import count_flops
 from nas.latency import measure_latency_ms
 from search_spaces import get_space
@@ -86,6 +86,19 @@ def test_cost_of_the_perceptron():
     space = get_space("mlp")
     cost = measure_cost(build_model(space, space.reference("perceptron"), (28, 28, 1), 10), (28, 28, 1))
     assert cost.params == 7850 and cost.flops == 784 * 10 * 2 + 10 and cost.latency_ms > 0
+
+
+def test_cost_carries_the_latencys_batch_device_and_threads_and_reports_them_as_trial_metrics():
+    space = get_space("mlp")
+    model = build_model(space, space.reference("perceptron"), (8, 8, 1), 3)
+    cost = measure_cost(model, (8, 8, 1), batch_size=16)
+    assert cost.latency_batch_size == 16 and cost.latency_batch_ms > 0 and cost.latency_device == "CPU"
+    assert cost.latency_threads >= 1
+    assert cost.metrics() == {"params": 195, "flops": 2 * 64 * 3 + 3, "latency_ms": cost.latency_ms,
+                              "latency_batch_ms": cost.latency_batch_ms, "latency_batch_size": 16,
+                              "latency_device": "CPU", "latency_threads": cost.latency_threads}
+    old_style = ModelCost(10, 20, 0.5)  # what callers built before the latency's details were added
+    assert (old_style.params, old_style.flops, old_style.latency_ms, old_style.latency_device) == (10, 20, 0.5, None)
 
 
 def test_recipe_refuses_unknown_optimizers():

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from nas import leaderboard as command
-from results import ResultStore
+from results import ResultStore, TrialStatus
 from tests.results.conftest import make_run, make_trial
 
 
@@ -99,3 +99,69 @@ def test_the_leaderboard_never_imports_tensorflow_or_ray(output):
     finished = subprocess.run([sys.executable, "-c", code, str(output)], capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
     assert "cnn-run" in finished.stdout
+
+
+def test_markdown_marks_the_pareto_front_and_ends_with_what_each_run_cost(tmp_path, capsys):
+    with ResultStore(f"sqlite:///{tmp_path / 'nas.db'}") as store:
+        store.create_run(make_run("cnn-run"))
+        for trial in (make_trial("cnn-run", 0, 0.91, latency_ms=0.4, cpu_seconds=3600.0),
+                      make_trial("cnn-run", 1, 0.96, latency_ms=0.5), make_trial("cnn-run", 2, 0.93, latency_ms=0.6)):
+            store.save_trial(trial)
+    assert command.main(["--output", str(tmp_path), "--format", "markdown"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:5] == ["| ★ | trial | status | val acc | test acc | params | FLOPs | latency ms | train s | "
+                         "architecture |", "|:---:|---:|:---|---:|---:|---:|---:|---:|---:|:---|",
+                         "| ★ | 1 | completed | 96.00% | - | 1,000 | - | 0.500 | - | depth=1 |",
+                         "|  | 2 | completed | 93.00% | - | 1,000 | - | 0.600 | - | depth=2 |",
+                         "| ★ | 0 | completed | 91.00% | - | 1,000 | - | 0.400 | - | depth=0 |"]
+    assert lines[-1] == ("- run cnn-run used 1.000 CPU-hours and 0.000 GPU-hours (search 1.000 / 0.000, final training "
+                         "0.000 / 0.000)")
+
+
+def test_html_writes_one_report_file(output, tmp_path, capsys):
+    target = tmp_path / "report.html"
+    assert command.main(["--output", str(output), "--format", "html", "--to", str(target)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and "wrote a report of 3 row(s)" in captured.err
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and "cnn-run" in text and 'id="progress"' in text
+    # trials of these runs have no latency: no Pareto plot; their architectures are no cnn ones: listed, not drawn
+    assert "No trial has both a validation accuracy and a latency" in text and '<table class="choices">' in text
+
+
+def test_html_of_no_matching_trials_is_a_report_that_says_so(output, tmp_path, capsys):
+    target = tmp_path / "report.html"
+    assert command.main(["--output", str(output), "--run", "nope", "--format", "html", "--to", str(target)]) == 0
+    assert "no stored trials match" in capsys.readouterr().err and "No stored trials match" in target.read_text()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--format", "html"], "--format html writes a self-contained report file. Expected --to FILE.html"),
+    (["--format", "html", "--to", "{output}/no-such-folder/report.html"], "Cannot write --to"),
+])
+def test_html_without_a_writable_target_is_one_line_and_exit_code_2(argv, message, output, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        command.main(["--output", str(output), *(part.format(output=output) for part in argv)])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+
+
+def test_the_terminal_table_stars_the_pareto_front_and_colours_only_on_request(tmp_path):
+    from results import leaderboard, render
+
+    with ResultStore(f"sqlite:///{tmp_path / 'nas.db'}") as store:
+        store.create_run(make_run("[bold]r"))  # rich markup in a run name stays text
+        for number, (accuracy, latency, params) in enumerate([(0.9, 0.5, 1000), (0.8, 0.6, 2000), (0.95, 0.9, 900)]):
+            store.save_trial(make_trial("[bold]r", number, accuracy, params=params, latency_ms=latency))
+        store.create_run(make_run("other"))
+        store.save_trial(make_trial("other", 0, None, status=TrialStatus.FAILED, error="[red]x"))
+        rows = leaderboard(store)
+        front = leaderboard(store, pareto=True)
+    assert [(row.trial, row.pareto) for row in rows] == [(2, True), (0, True), (1, False), (0, False)]
+    assert [row.trial for row in front] == [2, 0]
+    plain = render(rows, "table")
+    assert "\x1b[" not in plain and plain.count("\N{BLACK STAR}") == 4  # the header, two rows and the caption
+    assert "[bold]r" in plain and "([red]x)" in plain
+    coloured = render(rows, "table", color=True)
+    assert "\x1b[32m" in coloured and "\x1b[1m" in coloured  # green statuses, bold front

@@ -18,9 +18,18 @@ def test_suggest_asks_and_complete_tells_the_strategy():
     first, second = searcher.suggest("ray-a"), searcher.suggest("ray-b")
     assert (first["trial"], second["trial"]) == (0, 1)
     assert TOY.validate(first["arch"]) and len(strategy.outstanding) == 2
-    searcher.on_trial_complete("ray-b", {"validation_accuracy": 0.5})
+    searcher.on_trial_complete("ray-b", {"validation_accuracy": 0.5, "reward": 0.5})
     searcher.on_trial_complete("ray-a", {"error": "NaN loss"})
     assert strategy.outstanding == []
+
+
+def test_a_multi_objective_strategy_learns_accuracy_latency_and_params_of_each_trial():
+    strategy = get_strategy("bayes", TOY, seed=0, directions=["maximize", "minimize", "minimize"])
+    searcher = StrategySearcher(strategy)
+    searcher.suggest("ray-a")
+    searcher.on_trial_complete("ray-a", {"validation_accuracy": 0.9, "reward": 0.8, "latency_ms": 0.4,
+                                         "params": 1000})
+    assert strategy.state_dict()["state"]["history"][0][1] == [0.9, 0.4, 1000.0]
 
 
 def test_an_exhausted_strategy_finishes_the_search():
@@ -34,13 +43,13 @@ def test_searcher_state_survives_save_and_restore(tmp_path):
     searcher = StrategySearcher(get_strategy("random", TOY, seed=0))
     searcher.suggest("ray-a")
     searcher.suggest("ray-b")
-    searcher.on_trial_complete("ray-a", {"validation_accuracy": 0.7})
+    searcher.on_trial_complete("ray-a", {"validation_accuracy": 0.7, "reward": 0.7})
     searcher.save(str(tmp_path / "searcher.json"))
 
     restored = StrategySearcher(get_strategy("random", TOY, seed=0))
     restored.restore(str(tmp_path / "searcher.json"))
     assert [trial.id for trial in restored.strategy.outstanding] == [1]
-    restored.on_trial_complete("ray-b", {"validation_accuracy": 0.6})  # the in-flight trial is still known
+    restored.on_trial_complete("ray-b", {"validation_accuracy": 0.6, "reward": 0.6})  # the in-flight trial is still known
     assert restored.strategy.outstanding == []
     assert restored.suggest("ray-c")["trial"] == 2
 

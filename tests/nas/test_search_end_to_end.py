@@ -49,6 +49,9 @@ def test_search_stores_every_trial_including_failures(finished_search, capsys):
     assert summary["best"]["test_accuracy"] == best_validation[0].test_accuracy
     assert set(summary["best"]) >= {"arch", "validation_accuracy", "params", "flops", "latency_ms"}
     assert "tiny" in captured.err  # the leaderboard went to stderr because of --json
+    # The run's HTML report lies next to its store.
+    assert summary["report"] == str(output / "tiny.html") and f"report: {output / 'tiny.html'}" in captured.err
+    assert "<svg" in (output / "tiny.html").read_text()
 
     # The leaderboard command reads the same store with the same --output.
     assert leaderboard.main(["--output", str(output), "--format", "json"]) == 0

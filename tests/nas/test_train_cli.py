@@ -69,3 +69,85 @@ def test_an_architecture_too_deep_for_the_images_is_bad_input(tiny_4x4, tmp_path
         train.main([str(arch_file), "--data", tiny_4x4, "--epochs", "1"])
     error = capsys.readouterr().err
     assert exit_info.value.code == 2 and "cannot build" in error and "(4, 4, 1)" in error
+
+
+def test_tflite_export_runs_in_tensorflow_lite_with_the_keras_models_classes(tiny_8x8, tmp_path, capsys):
+    saved, lite = tmp_path / "model.keras", tmp_path / "model.tflite"
+    assert train.main(["--reference", "perceptron", "--data", tiny_8x8, "--epochs", "1", "--train-subset", "200",
+                       "--save", str(saved), "--tflite", str(lite), "--json"]) == 0
+    figures = last_json(capsys)
+    assert figures["tflite"] == str(lite) and lite.stat().st_size > 4 * figures["params"]  # float32 weights
+    assert figures["latency_batch_size"] == 32 and figures["latency_batch_ms"] > 0
+    assert figures["latency_device"] == "CPU" and figures["latency_threads"] >= 1
+
+    import keras
+    import numpy as np
+
+    from nas.datasets import load_dataset
+
+    images = load_dataset("mnist", tiny_8x8).x_test[:10]
+    interpreter = train._tflite_interpreter(str(lite))
+    [inputs], [outputs] = interpreter.get_input_details(), interpreter.get_output_details()
+    interpreter.resize_tensor_input(inputs["index"], images.shape)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(inputs["index"], images.astype(np.float32))
+    interpreter.invoke()
+    model = keras.saving.load_model(saved, safe_mode=True)
+    assert list(interpreter.get_tensor(outputs["index"]).argmax(-1)) == list(model.predict(images).argmax(-1))
+
+
+def test_a_model_tflite_cannot_convert_fails_with_one_line_and_keeps_the_keras_file(tiny_8x8, tmp_path, capsys,
+                                                                                    monkeypatch):
+    import tensorflow as tf
+
+    def refuse(model):
+        raise ValueError("Some ops are not supported by the native TFLite runtime\nand a long log")
+
+    monkeypatch.setattr(tf.lite.TFLiteConverter, "from_keras_model", refuse)
+    saved = tmp_path / "model.keras"
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(["--reference", "perceptron", "--data", tiny_8x8, "--epochs", "1", "--train-subset", "100",
+                    "--save", str(saved), "--tflite", str(tmp_path / "model.tflite"), "--json"])
+    error = capsys.readouterr()
+    assert exit_info.value.code == 1 and saved.exists() and not (tmp_path / "model.tflite").exists()
+    assert error.err.strip().splitlines()[-1] == ("nas.train: error: TFLite export failed: ValueError: Some ops are "
+                                                  "not supported by the native TFLite runtime")
+
+
+def test_a_converted_model_that_predicts_other_classes_is_refused(tmp_path):
+    import keras
+    import numpy as np
+
+    def dense(seed):
+        keras.utils.set_random_seed(seed)
+        inputs = keras.Input(shape=(4,))
+        return keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(inputs))
+
+    images = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+    train.export_tflite(dense(0), str(tmp_path / "ok.tflite"), images)
+    with pytest.raises(train.TFLiteExportFailed, match=r"another class .* on \d+ of 32"):
+        train._check_tflite(dense(1), str(tmp_path / "ok.tflite"), images)
+
+
+def test_a_refused_tflite_file_is_removed(tmp_path, monkeypatch):
+    import keras
+    import numpy as np
+
+    def disagree(model, path, images):
+        raise train.TFLiteExportFailed("predicts another class")
+
+    monkeypatch.setattr(train, "_check_tflite", disagree)
+    inputs = keras.Input(shape=(4,))
+    with pytest.raises(train.TFLiteExportFailed):
+        train.export_tflite(keras.Model(inputs, keras.layers.Dense(3)(inputs)), str(tmp_path / "m.tflite"),
+                            np.zeros((2, 4), dtype="float32"))
+    assert not (tmp_path / "m.tflite").exists()
+
+
+@pytest.mark.parametrize("path, message", [("model.keras", "Expected --tflite FILE.tflite"),
+                                           ("no/such/folder/model.tflite", "Cannot write --tflite")])
+def test_a_bad_tflite_path_is_refused_before_training(tiny_8x8, tmp_path, capsys, path, message):
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(["--reference", "perceptron", "--data", tiny_8x8, "--tflite", str(tmp_path / path)])
+    error = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and len(error) == 1 and message in error[0]
