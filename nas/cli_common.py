@@ -76,6 +76,16 @@ def positive_float(text: str) -> float:
     return value
 
 
+def fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, received {text!r}")
+    return value
+
+
 def run_name(text: str) -> str:
     """A run's name also names its folder of Ray results: no path separators, no control characters."""
     if not 1 <= len(text) <= 200 or text in (".", "..") or any(c in "/\\" or not c.isprintable() for c in text):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nas.estimator import TrainingRecipe
+from nas.estimator import AUGMENTATIONS, SCHEDULES, TrainingRecipe
 from nas.objectives import Objective
 
 SCHEDULERS = ("fifo", "asha")
@@ -16,6 +16,10 @@ DEFAULT_TRIALS = 10
 DEFAULT_EPOCHS = 2
 DEFAULT_TRAIN_SUBSET = 5000
 DEFAULT_FINAL_EPOCHS = 2
+# With --time-budget, the budget covers the whole command: the final training keeps this share of it, and trains as
+# many epochs as fit there, up to MAX_FITTED_FINAL_EPOCHS (or --final-epochs).
+DEFAULT_FINAL_SHARE = 0.4
+MAX_FITTED_FINAL_EPOCHS = 30
 DEFAULT_TOP_K = 1
 DEFAULT_TRIAL_RETRIES = 2
 DEFAULT_RESOURCE_WAIT_S = 600.0
@@ -30,10 +34,11 @@ class SearchConfig:
     dataset: str = "mnist"
     data_path: str | None = None
     trials: int | None = DEFAULT_TRIALS  # None: until the time budget ends (or the strategy runs out of ideas)
-    time_budget_s: float | None = None  # wall-clock limit of the search phase; final training comes after
+    time_budget_s: float | None = None  # wall-clock limit of the whole search: trials and final training
     epochs: int = DEFAULT_EPOCHS
     train_subset: int | None = DEFAULT_TRAIN_SUBSET  # None: the whole training split
-    final_epochs: int = DEFAULT_FINAL_EPOCHS
+    final_epochs: int | None = DEFAULT_FINAL_EPOCHS  # None: as many as fit in the final share of the time budget
+    final_share: float = DEFAULT_FINAL_SHARE  # of time_budget_s, kept for the final training
     top_k: int = DEFAULT_TOP_K
     objective: str = "accuracy"  # nas/objectives.py: accuracy, mnas or pareto
     latency_target_ms: float | None = None
@@ -52,10 +57,19 @@ class SearchConfig:
     optimizer: str = "adam"
     learning_rate: float = 1e-3
     batch_size: int = 128
+    lr_schedule: str = "cosine"  # of trials and of the final training
+    augment: str = "shift"  # of the final training only: trials are too short to gain from it
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "final_epochs", "batch_size"):
+        for name in ("epochs", "batch_size"):
             _expect(getattr(self, name) >= 1, f"Expected {name} >= 1. Received: {getattr(self, name)}")
+        _expect(self.final_epochs is None or self.final_epochs >= 1,
+                f"Expected final_epochs >= 1. Received: {self.final_epochs}")
+        _expect(self.final_epochs is not None or self.time_budget_s is not None,
+                "Expected a number of final epochs or a time budget they fit in. Received: neither")
+        _expect(0 < self.final_share < 1, f"Expected final_share between 0 and 1. Received: {self.final_share}")
+        _expect(self.lr_schedule in SCHEDULES, f"Expected lr_schedule in {SCHEDULES}. Received: {self.lr_schedule!r}")
+        _expect(self.augment in AUGMENTATIONS, f"Expected augment in {AUGMENTATIONS}. Received: {self.augment!r}")
         _expect(self.trials is None or self.trials >= 1, f"Expected trials >= 1. Received: {self.trials}")
         _expect(self.trials is not None or self.time_budget_s is not None,
                 "Expected a number of trials or a time budget (or both). Received: neither")
@@ -85,12 +99,22 @@ class SearchConfig:
     @property
     def trial_recipe(self) -> TrainingRecipe:
         """How each search trial trains (cheap: few epochs on the training subset)."""
-        return TrainingRecipe(self.optimizer, self.learning_rate, self.batch_size, self.epochs)
+        return TrainingRecipe(self.optimizer, self.learning_rate, self.batch_size, self.epochs,
+                              schedule=self.lr_schedule)
 
     @property
     def final_recipe(self) -> TrainingRecipe:
-        """How the top-k architectures are retrained on the full training set before the test."""
-        return dataclasses.replace(self.trial_recipe, epochs=self.final_epochs)
+        """How the top-k architectures are retrained on the full training set before the test. Without
+        --final-epochs under a time budget, the recipe's epochs are a ceiling: the training fits them to the time."""
+        return dataclasses.replace(self.trial_recipe, epochs=self.final_epochs or MAX_FITTED_FINAL_EPOCHS,
+                                   augment=self.augment)
+
+    def search_budget_s(self, elapsed_s: float) -> float | None:
+        """The trials' share of the time budget, `elapsed_s` of which went to setting up the search."""
+        if self.time_budget_s is None:
+            return None
+        share = 1.0 if self.top_k == 0 else 1.0 - self.final_share
+        return max(1.0, self.time_budget_s * share - elapsed_s)
 
     @property
     def output_path(self) -> Path:
@@ -102,7 +126,12 @@ class SearchConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> SearchConfig:
         known = {field.name for field in dataclasses.fields(cls)}
-        return cls(**{name: value for name, value in values.items() if name in known})
+        # A run stored before a setting existed keeps training as it did then.
+        return cls(**{**_BEFORE_SETTINGS_EXISTED, **{name: value for name, value in values.items() if name in known}})
+
+
+# Settings added after runs were already stored, with the value that reproduces those runs.
+_BEFORE_SETTINGS_EXISTED = {"lr_schedule": "constant", "augment": "none"}
 
 
 def _expect(condition: bool, message: str) -> None:

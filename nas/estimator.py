@@ -19,6 +19,10 @@ from nas.latency import DEFAULT_BATCH_SIZE, measure_latency
 from search_spaces import Architecture, SearchSpace
 
 OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("constant", "cosine")
+AUGMENTATIONS = ("none", "shift")
+# `shift` moves each training image by up to this fraction of its height and width (2 pixels of MNIST's 28).
+SHIFT_FRACTION = 0.08
 
 
 class TrialFailed(Exception):
@@ -38,10 +42,16 @@ class TrainingRecipe:
     batch_size: int = 128
     epochs: int = 2
     momentum: float = 0.0
+    schedule: str = "constant"  # cosine: the learning rate falls from its value to 0 along a half cosine, per step
+    augment: str = "none"  # shift: random shifts of the training images (Keras' RandomTranslation)
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"Expected optimizer in {OPTIMIZERS}. Received: {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"Expected schedule in {SCHEDULES}. Received: {self.schedule!r}")
+        if self.augment not in AUGMENTATIONS:
+            raise ValueError(f"Expected augment in {AUGMENTATIONS}. Received: {self.augment!r}")
         if self.epochs < 1 or self.batch_size < 1 or not self.learning_rate > 0:
             raise ValueError(f"Expected epochs >= 1, batch_size >= 1 and learning_rate > 0. Received: {self}")
 
@@ -102,21 +112,40 @@ def measure_cost(model, input_shape: Sequence[int], batch_size: int = DEFAULT_BA
 
 def train(model, x_train: np.ndarray, y_train: np.ndarray, recipe: TrainingRecipe,
           held_out: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0,
-          on_epoch_end: Callable[[EpochResult], None] | None = None) -> list[EpochResult]:
-    """Train `model` with `recipe`; after each epoch measure accuracy on `held_out` and call `on_epoch_end`."""
+          on_epoch_end: Callable[[EpochResult], None] | None = None,
+          deadline: float | None = None) -> list[EpochResult]:
+    """Train `model` with `recipe`; after each epoch measure accuracy on `held_out` and call `on_epoch_end`.
+
+    With a `deadline` (a `time.time()`), training plans as many of the recipe's epochs as fit before it, from the
+    time the epochs so far took, and a cosine schedule is stretched over the epochs planned: the first epoch runs
+    with the recipe's epochs planned, and the plan shrinks after each epoch if the rest would not fit.
+    """
     import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
     model.compile(optimizer=recipe.make_optimizer(), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
+    steps_per_epoch = math.ceil(len(x_train) / recipe.batch_size)
+    schedule = _cosine_schedule(recipe.learning_rate, recipe.epochs * steps_per_epoch) \
+        if recipe.schedule == "cosine" else None
+    batches = _augmented_batches(x_train, y_train, recipe, seed) if recipe.augment != "none" else None
     results: list[EpochResult] = []
     train_seconds = 0.0
+    planned = recipe.epochs
+    loop_started = time.time()
     try:
-        for epoch in range(1, recipe.epochs + 1):
+        epoch = 0
+        while epoch < planned:
+            epoch += 1
             # One fit call per epoch keeps the timing of training apart from evaluation and reporting.
             start = time.perf_counter()
-            history = model.fit(x_train, y_train, batch_size=recipe.batch_size, epochs=1, shuffle=True, verbose=0)
+            callbacks = [schedule] if schedule else None
+            if batches is not None:
+                history = model.fit(batches, epochs=1, shuffle=False, verbose=0, callbacks=callbacks)  # shuffled
+            else:
+                history = model.fit(x_train, y_train, batch_size=recipe.batch_size, epochs=1, shuffle=True,
+                                    verbose=0, callbacks=callbacks)
             train_seconds += time.perf_counter() - start
             loss = history.history["loss"][-1]
             if not math.isfinite(loss):
@@ -125,9 +154,50 @@ def train(model, x_train: np.ndarray, y_train: np.ndarray, recipe: TrainingRecip
             results.append(EpochResult(epoch, accuracy, train_seconds))
             if on_epoch_end is not None:
                 on_epoch_end(results[-1])
+            if deadline is not None:
+                seconds_per_epoch = (time.time() - loop_started) / epoch
+                fitting = epoch + int(max(0.0, deadline - time.time()) // seconds_per_epoch)
+                planned = max(epoch, min(planned, fitting))
+                if schedule:
+                    schedule.total_steps = planned * steps_per_epoch
     except tf.errors.ResourceExhaustedError as error:
         raise TrialFailed(f"out of memory: {_one_line(error)}") from error
     return results
+
+
+def _cosine_schedule(learning_rate: float, total_steps: int):
+    """A Keras callback that sets the optimizer's learning rate before each step: `learning_rate` falling to 0
+    along a half cosine over `total_steps` (Loshchilov & Hutter, SGDR, 2017, without restarts). Unlike Keras'
+    own `CosineDecay` schedule, its length can change during training, and the optimizer keeps a plain learning
+    rate, so saved models load without a custom class."""
+    import keras
+
+    class CosineSchedule(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.total_steps, self.step = max(1, total_steps), 0
+
+        def on_train_batch_begin(self, batch, logs=None):
+            progress = min(self.step, self.total_steps) / self.total_steps
+            self.model.optimizer.learning_rate = learning_rate * 0.5 * (1.0 + math.cos(math.pi * progress))
+            self.step += 1
+
+    return CosineSchedule()
+
+
+def _augmented_batches(x: np.ndarray, y: np.ndarray, recipe: TrainingRecipe, seed: int):
+    """A tf.data pipeline of shuffled, randomly shifted training batches, prepared in parallel with training.
+    Keras' RandomTranslation does the shifting; the empty border is filled with 0 (the background)."""
+    import keras
+    import tensorflow as tf
+
+    shift = keras.layers.RandomTranslation(SHIFT_FRACTION, SHIFT_FRACTION, fill_mode="constant",
+                                           interpolation="nearest", seed=seed)
+    return (tf.data.Dataset.from_tensor_slices((x, y))
+            .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+            .batch(recipe.batch_size)
+            .map(lambda images, labels: (shift(images, training=True), labels), num_parallel_calls=tf.data.AUTOTUNE)
+            .prefetch(tf.data.AUTOTUNE))
 
 
 def evaluate_accuracy(model, x: np.ndarray, y: np.ndarray, batch_size: int = 256) -> float:

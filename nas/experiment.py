@@ -31,15 +31,20 @@ from strategies import STRATEGIES, Strategy, get_strategy
 
 logger = logging.getLogger(__name__)
 
+# Under a time budget, the final training stops planning epochs this long before the budget ends: the test,
+# the report and stopping Ray come after it.
+FINAL_TRAINING_MARGIN_S = 15.0
+
 
 class ExperimentObserver(Protocol):
     def trial_started(self, record: TrialRecord) -> None: ...
 
     def trial_finished(self, record: TrialRecord) -> None: ...
 
-    def final_training_started(self, winners: list[TrialRecord], epochs: int) -> None: ...
+    def final_training_started(self, winners: list[TrialRecord], epochs: int, seconds_left: float | None) -> None:
+        ...
 
-    def final_training_finished(self, record: TrialRecord) -> None: ...
+    def final_training_finished(self, record: TrialRecord, epochs: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -52,12 +57,17 @@ class SearchSummary:
     best: TrialRecord | None  # highest validation accuracy; its test accuracy if it was final-trained
     cost: RunCost  # CPU- and GPU-hours, over every session of the run (a resumed run counts them all)
     pareto_front: list[TrialRecord] = dataclasses.field(default_factory=list)  # --objective pareto: the front
+    final_trainings: list = dataclasses.field(default_factory=list)  # this session's, as nas.trial.FinalEvaluation
 
 
 def run_search(config: SearchConfig, store: ResultStore, name: str, resume: bool = False,
                observer: ExperimentObserver | None = None) -> SearchSummary:
-    """Run (or with `resume`, continue) the search `name`, recording everything in `store`."""
+    """Run (or with `resume`, continue) the search `name`, recording everything in `store`.
+
+    A time budget covers the whole call: the trials get all but `config.final_share` of it (less what setting up
+    took), and the final training fits its epochs into what is left."""
     start = time.perf_counter()
+    deadline = None if config.time_budget_s is None else time.time() + config.time_budget_s
     space = get_space(config.space)
     options = dict(config.strategy_options)
     if config.objective_spec.multi_objective and "directions" in STRATEGIES[config.strategy].options:
@@ -79,9 +89,10 @@ def run_search(config: SearchConfig, store: ResultStore, name: str, resume: bool
         run, remaining = _open_run(config, store, name, resume, strategy, dataset.name)
         try:
             if remaining is None or remaining > 0:
-                runner.run_trials(config, run.name, strategy, _search_data(dataset, config), store, observer,
-                                  trials=remaining)
-            _final_training(config, store, run.name, strategy, dataset, observer)
+                runner.run_trials(config, run.name, strategy, search_data(dataset, config), store, observer,
+                                  trials=remaining, time_budget_s=config.search_budget_s(time.perf_counter() - start))
+            final_trainings = _final_training(config, store, run.name, strategy, dataset, observer,
+                                              deadline=None if deadline is None else deadline - FINAL_TRAINING_MARGIN_S)
             store.update_run(run.name, status=RunStatus.COMPLETED, finished_at=_now())
         except KeyboardInterrupt:
             store.update_run(run.name, status=RunStatus.INTERRUPTED, finished_at=_now())
@@ -92,7 +103,8 @@ def run_search(config: SearchConfig, store: ResultStore, name: str, resume: bool
     finally:
         if started_ray:
             runner.stop_ray()
-    return _summary(store, run.name, time.perf_counter() - start, config.objective_spec)
+    return dataclasses.replace(_summary(store, run.name, time.perf_counter() - start, config.objective_spec),
+                               final_trainings=final_trainings)
 
 
 def _open_run(config: SearchConfig, store: ResultStore, name: str, resume: bool, strategy: Strategy,
@@ -133,25 +145,31 @@ def ranked_trials(trials: list[TrialRecord], objective: Objective = Objective())
 
 
 def _final_training(config: SearchConfig, store: ResultStore, run: str, strategy: Strategy, dataset: Dataset,
-                    observer: ExperimentObserver | None) -> None:
+                    observer: ExperimentObserver | None, deadline: float | None) -> list:
+    """Retrain and test the top-k that have no test accuracy yet; returns their `FinalEvaluation`s."""
     winners = [trial for trial in ranked_trials(store.trials(run), config.objective_spec)[:config.top_k]
                if trial.test_accuracy is None]
     if not winners:
-        return
+        return []
     if observer:
-        observer.final_training_started(winners, config.final_epochs)
+        observer.final_training_started(winners, config.final_recipe.epochs,
+                                        None if deadline is None else max(0.0, deadline - time.time()))
     from nas import runner
 
+    evaluations = []
+
     def record(evaluation) -> None:
+        evaluations.append(evaluation)
         store.set_test_accuracy(run, evaluation.trial, evaluation.test_accuracy, cpu_seconds=evaluation.cpu_seconds,
                                 gpu_seconds=evaluation.gpu_seconds)
         if observer:
-            observer.final_training_finished(store.get_trial(run, evaluation.trial))
+            observer.final_training_finished(store.get_trial(run, evaluation.trial), evaluation.epochs)
 
-    runner.run_final_trainings(config, strategy, dataset, winners, record)
+    runner.run_final_trainings(config, strategy, dataset, winners, record, deadline)
+    return evaluations
 
 
-def _search_data(dataset: Dataset, config: SearchConfig) -> Dataset:
+def search_data(dataset: Dataset, config: SearchConfig) -> Dataset:
     """What search trials may see: the training subset and the validation split, never the test set."""
     data = dataset.training_subset(config.train_subset, seed=config.seed) if config.train_subset else dataset
     return dataclasses.replace(data, x_test=data.x_test[:0], y_test=data.y_test[:0])

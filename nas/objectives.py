@@ -9,8 +9,10 @@
   multi-objective TPE; the other strategies learn from one number, ACC * (LAT / 1 ms) ** -0.07 * (PARAMS / 100k) **
   -0.07, MnasNet's soft reward with the parameter count as a second cost. The search ends with the Pareto front.
 
-`--max-params` and `--max-latency` are hard limits: a trial whose model is over one is stopped after its build and
-cost measurement, before any training, and stored as failed with the reason.
+`--max-params` and `--max-latency` are hard limits: a trial whose model is over one is stopped after its build
+(parameters) or its latency measurement, before any training, and stored as failed with the reason. The strategy
+hears a reward of 0 for it (OVER_LIMIT_REWARD), so a learning strategy learns to keep within the limits instead of
+proposing models that are never trained.
 """
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ MNAS_CONSTRAINTS = {"soft": (-0.07, -0.07), "hard": (0.0, -1.0)}  # (alpha, beta
 PARETO_LATENCY_REFERENCE_MS = 1.0
 PARETO_PARAMS_REFERENCE = 100_000
 PARETO_WEIGHT = -0.07
+# What a strategy is told for a model over a hard limit: the worst score, as for an untrainable network.
+OVER_LIMIT_REWARD = 0.0
 
 
 @dataclass(frozen=True)
@@ -50,11 +54,11 @@ class Objective:
     def multi_objective(self) -> bool:
         return self.name == "pareto"
 
-    def violation(self, params: int, latency_ms: float) -> str | None:
-        """Why a model breaks a hard limit, or None."""
+    def violation(self, params: int, latency_ms: float | None) -> str | None:
+        """Why a model breaks a hard limit, or None (latency None: not measured yet, so only params are checked)."""
         if self.max_params is not None and params > self.max_params:
             return f"over the limit: {params:,} parameters > --max-params {self.max_params:,}; not trained"
-        if self.max_latency_ms is not None and latency_ms > self.max_latency_ms:
+        if self.max_latency_ms is not None and latency_ms is not None and latency_ms > self.max_latency_ms:
             return f"over the limit: latency {latency_ms:.3f} ms > --max-latency {self.max_latency_ms:g} ms; not trained"
         return None
 

@@ -62,11 +62,12 @@ class SearchProgress:
                       f"{record.params or 0:,} params, {record.latency_ms or 0:.3f} ms")
         self._line(f"trial {record.number} {detail}  ({self.done}/{self.total or '?'}, {self._status()})")
 
-    def final_training_started(self, winners: list[TrialRecord], epochs: int) -> None:
+    def final_training_started(self, winners: list[TrialRecord], epochs: int, seconds_left: float | None) -> None:
         if self._bar.live.is_started:
             self._bar.stop()
         trials = ", ".join(str(winner.number) for winner in winners)
-        self._line(f"final training of trial(s) {trials} on the full training set, {epochs} epoch(s) each")
+        fitted = "" if seconds_left is None else f" at most, as many as fit in the {seconds_left:.0f}s left"
+        self._line(f"final training of trial(s) {trials} on the full training set, {epochs} epoch(s) each{fitted}")
 
-    def final_training_finished(self, record: TrialRecord) -> None:
-        self._line(f"trial {record.number}: test accuracy {percent(record.test_accuracy)}")
+    def final_training_finished(self, record: TrialRecord, epochs: int) -> None:
+        self._line(f"trial {record.number}: test accuracy {percent(record.test_accuracy)} after {epochs} epoch(s)")

@@ -23,7 +23,7 @@ from typing import Callable, Protocol
 from nas import cluster
 from nas.cli_common import UsageError
 from nas.config import SearchConfig
-from nas.objectives import Objective
+from nas.objectives import OVER_LIMIT_REWARD, Objective
 from nas.trial import FinalEvaluation, TrialSettings, run_final_training, run_search_trial
 from results import ResultStore, TrialRecord, TrialStatus
 from strategies import Strategy, Trial
@@ -80,6 +80,8 @@ class StrategySearcher(Searcher):
         objectives = None
         if reward is not None and self.strategy.multi_objective:
             objectives = Objective.values(result["validation_accuracy"], result["latency_ms"], result["params"])
+        elif not error and result and result.get("over_limit") and not self.strategy.multi_objective:
+            reward = OVER_LIMIT_REWARD  # a model over --max-params/--max-latency: worthless to this search
         self.strategy.tell(trial, reward, objectives)
 
     def save(self, checkpoint_path: str) -> None:
@@ -338,8 +340,10 @@ def ray_temp_dir(output: Path) -> str:
 
 
 def run_trials(config: SearchConfig, run: str, strategy: Strategy, search_data, store: ResultStore,
-               observer: SearchObserver | None, trials: int | None) -> dict[int, TrialRecord]:
-    """Run up to `trials` search trials through Ray Tune (None: until the time budget ends); returns their records."""
+               observer: SearchObserver | None, trials: int | None,
+               time_budget_s: float | None = None) -> dict[int, TrialRecord]:
+    """Run up to `trials` search trials through Ray Tune, for at most `time_budget_s` seconds (None: no limit);
+    returns their records."""
     settings = TrialSettings(strategy.space, config.trial_recipe, _threads(config), config.seed,
                              config.objective_spec)
     trainable = tune.with_resources(
@@ -353,7 +357,7 @@ def run_trials(config: SearchConfig, run: str, strategy: Strategy, search_data, 
         trainable,
         tune_config=tune.TuneConfig(search_alg=searcher, scheduler=_scheduler(config),
                                     num_samples=-1 if trials is None else trials,
-                                    time_budget_s=config.time_budget_s, reuse_actors=True),
+                                    time_budget_s=time_budget_s, reuse_actors=True),
         run_config=tune.RunConfig(name=run, storage_path=str(config.output_path / "ray_results"), verbose=0,
                                   callbacks=[recorder],
                                   failure_config=tune.FailureConfig(max_failures=config.trial_retries)),
@@ -376,12 +380,13 @@ def _scheduler(config: SearchConfig):
 
 
 def run_final_trainings(config: SearchConfig, strategy: Strategy, dataset, winners: list[TrialRecord],
-                        on_done: Callable[[FinalEvaluation], None]) -> None:
-    """Retrain the winners in parallel on Ray workers, calling `on_done` as each gets its test accuracy."""
+                        on_done: Callable[[FinalEvaluation], None], deadline: float | None = None) -> None:
+    """Retrain the winners in parallel on Ray workers, calling `on_done` as each gets its test accuracy; with a
+    `deadline` (a `time.time()`), each trains as many of its recipe's epochs as fit before it."""
     if not winners:
         return
     cpus = final_training_cpus(config, len(winners))
-    settings = TrialSettings(strategy.space, config.final_recipe, max(1, int(cpus)), config.seed)
+    settings = TrialSettings(strategy.space, config.final_recipe, max(1, int(cpus)), config.seed, deadline=deadline)
     data_ref, settings_ref = ray.put(dataset), ray.put(settings)
     remote = ray.remote(run_final_training).options(num_cpus=cpus, num_gpus=config.gpus_per_trial)
     pending = [remote.remote(winner.number, winner.arch, data_ref, settings_ref) for winner in winners]

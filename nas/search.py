@@ -10,8 +10,10 @@ import sys
 from typing import Sequence
 
 from nas import cli_common as cli
-from nas.config import (DEFAULT_EPOCHS, DEFAULT_FINAL_EPOCHS, DEFAULT_TOP_K, DEFAULT_TRAIN_SUBSET,
-                        DEFAULT_TRIAL_RETRIES, DEFAULT_TRIALS, SCHEDULERS, SearchConfig)
+from nas.config import (DEFAULT_EPOCHS, DEFAULT_FINAL_EPOCHS, DEFAULT_FINAL_SHARE, DEFAULT_TOP_K,
+                        DEFAULT_TRAIN_SUBSET, DEFAULT_TRIAL_RETRIES, DEFAULT_TRIALS, MAX_FITTED_FINAL_EPOCHS, SCHEDULERS,
+                        SearchConfig)
+from nas.estimator import AUGMENTATIONS, SCHEDULES
 from nas.datasets import DATASETS
 from nas.objectives import MNAS_CONSTRAINTS, OBJECTIVES
 from search_spaces import SPACES
@@ -33,14 +35,23 @@ def build_parser() -> cli.ArgumentParser:
     budget.add_argument("--trials", type=cli.positive_int,
                         help=f"trials to run (default: {DEFAULT_TRIALS}; with --time-budget alone, no limit)")
     budget.add_argument("--time-budget", type=cli.duration_seconds, metavar="DURATION",
-                        help="wall-clock limit of the search phase, e.g. 90s, 30m, 1h30m")
+                        help="wall-clock limit of the whole search, trials and final training, e.g. 90s, 30m, 1h30m")
     budget.add_argument("--epochs", type=cli.positive_int, help=f"epochs per trial (default: {DEFAULT_EPOCHS})")
     budget.add_argument("--train-subset", type=cli.positive_int, metavar="N",
                         help=f"train trials on N examples (default: {DEFAULT_TRAIN_SUBSET}; validation stays full)")
     budget.add_argument("--final-epochs", type=cli.positive_int,
-                        help=f"epochs of the final training on the full training set (default: {DEFAULT_FINAL_EPOCHS})")
+                        help=f"epochs of the final training on the full training set (default: {DEFAULT_FINAL_EPOCHS}; "
+                             f"with --time-budget, as many as fit in its final share, up to {MAX_FITTED_FINAL_EPOCHS})")
+    budget.add_argument("--final-share", type=cli.fraction, metavar="F",
+                        help=f"share of --time-budget kept for the final training (default: {DEFAULT_FINAL_SHARE})")
     budget.add_argument("--top-k", type=cli.non_negative_int, metavar="K",
                         help=f"architectures retrained and tested at the end; 0 skips it (default: {DEFAULT_TOP_K})")
+    recipe = parser.add_argument_group("training recipe")
+    recipe.add_argument("--lr-schedule", choices=SCHEDULES,
+                        help="learning rate of trials and final training: cosine (falls to 0 along a half cosine, "
+                             "default) or constant")
+    recipe.add_argument("--augment", choices=AUGMENTATIONS,
+                        help="final training only: shift (random shifts of up to 2 pixels in 28, default) or none")
     goal = parser.add_argument_group("objective and limits")
     goal.add_argument("--objective", choices=OBJECTIVES,
                       help="accuracy (default); mnas: accuracy traded against latency (MnasNet's reward, needs "
@@ -84,14 +95,16 @@ def build_parser() -> cli.ArgumentParser:
 # Command-line names of the settings, as SearchConfig calls them; a flag not given keeps SearchConfig's default.
 _SETTINGS = {"space": "space", "strategy": "strategy", "dataset": "dataset", "data": "data_path",
              "trials": "trials", "time_budget": "time_budget_s", "epochs": "epochs", "train_subset": "train_subset",
-             "final_epochs": "final_epochs", "top_k": "top_k", "objective": "objective",
+             "final_epochs": "final_epochs", "final_share": "final_share", "top_k": "top_k",
+             "lr_schedule": "lr_schedule", "augment": "augment", "objective": "objective",
              "latency_target": "latency_target_ms", "mnas_constraint": "mnas_constraint", "max_params": "max_params",
              "max_latency": "max_latency_ms",
              "cpus_per_trial": "cpus_per_trial", "gpus_per_trial": "gpus_per_trial", "concurrency": "concurrency",
              "scheduler": "scheduler", "trial_retries": "trial_retries", "resource_wait": "resource_wait_s",
              "address": "address", "seed": "seed", "output": "output"}
 # What a resume may change: how long the run goes on, where it runs, and how its winners are retrained.
-_RESUMABLE = {"trials", "time_budget_s", "final_epochs", "top_k", "address", "concurrency", "cpus_per_trial",
+_RESUMABLE = {"trials", "time_budget_s", "final_epochs", "final_share", "augment", "top_k", "address", "concurrency",
+              "cpus_per_trial",
               "gpus_per_trial", "trial_retries", "resource_wait_s", "output"}
 
 
@@ -102,6 +115,8 @@ def make_config(args, store) -> SearchConfig:
         given["strategy_options"] = dict(args.strategy_option)
     if "time_budget_s" in given and "trials" not in given:
         given["trials"] = None  # a time budget alone runs trials until it ends, like Ray Tune's num_samples=-1
+    if "time_budget_s" in given and "final_epochs" not in given:
+        given["final_epochs"] = None  # as many as fit in the final share of the budget
     if args.resume:
         return resumed_config(store, args.name, given)
     return SearchConfig(**given)
@@ -196,6 +211,8 @@ def summary_json(summary) -> dict:
         "cpu_hours": round(summary.cost.cpu_hours, 6), "gpu_hours": round(summary.cost.gpu_hours, 6),
         "best": None if summary.best is None else _trial_json(summary.best),
         "pareto_front": [_trial_json(trial) for trial in summary.pareto_front],
+        "final_training": [{"trial": final.trial, "epochs": final.epochs, "test_accuracy": final.test_accuracy,
+                            "train_seconds": round(final.train_seconds, 3)} for final in summary.final_trainings],
     }
 
 

@@ -16,7 +16,7 @@ from typing import Sequence
 from nas import cli_common as cli
 from nas.config import VALIDATION_FRACTION, SearchConfig
 from nas.datasets import DATASETS
-from nas.estimator import TrainingRecipe
+from nas.estimator import AUGMENTATIONS, SCHEDULES, TrainingRecipe
 from nas.references import REFERENCES
 from search_spaces import Architecture, InvalidArchitectureError, get_space
 
@@ -47,6 +47,10 @@ def build_parser() -> cli.ArgumentParser:
     parser.add_argument("--epochs", type=cli.positive_int,
                         help="default: the reference's recipe, the run's final training, or 20 for ARCH.json")
     parser.add_argument("--train-subset", type=cli.positive_int, metavar="N", help="train on N examples only")
+    parser.add_argument("--lr-schedule", choices=SCHEDULES, help="default: the reference's or run's recipe; "
+                                                                  "constant for ARCH.json")
+    parser.add_argument("--augment", choices=AUGMENTATIONS, help="default: the reference's or run's recipe; "
+                                                                 "none for ARCH.json")
     parser.add_argument("--save", metavar="FILE.keras", help="save the trained model (Keras format)")
     parser.add_argument("--tflite", metavar="FILE.tflite",
                         help="also export the trained model for TensorFlow Lite (float32), checked against Keras")
@@ -64,8 +68,10 @@ def resolve_job(args) -> TrainingJob:
         job = _stored_trial(args)
     else:
         job = TrainingJob(_arch_from_file(args.arch_file), ARCH_FILE_RECIPE)
-    if args.epochs:
-        job = dataclasses.replace(job, recipe=dataclasses.replace(job.recipe, epochs=args.epochs))
+    changes = {"epochs": args.epochs, "schedule": args.lr_schedule, "augment": args.augment}
+    changes = {name: value for name, value in changes.items() if value is not None}
+    if changes:
+        job = dataclasses.replace(job, recipe=dataclasses.replace(job.recipe, **changes))
     if args.dataset or args.data:
         job = dataclasses.replace(job, dataset=args.dataset or job.dataset, data_path=args.data)
     return job
@@ -145,7 +151,8 @@ def train_and_test(job: TrainingJob, dataset, save: str | None, tflite: str | No
     model = build_model(space, job.arch, dataset.input_shape, dataset.num_classes)
     cost = measure_cost(model, dataset.input_shape)
     print(f"training {job.trial or job.arch.key} on {dataset.name}: {cost.params:,} params, "
-          f"{job.recipe.epochs} epochs of {job.recipe.optimizer}", file=sys.stderr)
+          f"{job.recipe.epochs} epochs of {job.recipe.optimizer}, {job.recipe.schedule} learning rate, "
+          f"augmentation: {job.recipe.augment}", file=sys.stderr)
     x_train = np.concatenate([dataset.x_train, dataset.x_validation])
     y_train = np.concatenate([dataset.y_train, dataset.y_validation])
     history = train(model, x_train, y_train, job.recipe,

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 from nas.estimator import EpochResult, TrainingRecipe, TrialFailed, build_model, evaluate_accuracy, measure_cost, train
+from nas.flops import count_flops
 from nas.objectives import Objective
 from search_spaces import SearchSpace
 
@@ -26,6 +27,7 @@ class TrialSettings:
     threads: int
     seed: int
     objective: Objective = Objective()
+    deadline: float | None = None  # a time.time() the final training fits its epochs before
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class FinalEvaluation:
     train_seconds: float
     cpu_seconds: float  # the CPUs Ray assigned to the task times its wall time, as for search trials
     gpu_seconds: float
+    epochs: int  # trained: the recipe's, or fewer when they did not fit before the deadline
 
 
 def prepare_tensorflow(threads: int) -> None:
@@ -70,11 +73,17 @@ def run_search_trial(config: dict, data, settings: TrialSettings) -> None:
         arch = settings.space.validate(config["arch"])
         model = build_model(settings.space, arch, data.input_shape, data.num_classes,
                             seed=settings.seed + config["trial"])
+        # Too many parameters is known from the build: no latency measurement for a model that will not train.
+        over_limit = settings.objective.violation(model.count_params(), latency_ms=None)
+        if over_limit:
+            tune.report({"trial": config["trial"], "error": over_limit, "over_limit": True,
+                         "params": model.count_params(), "flops": count_flops(model), **location})
+            return
         cost = measure_cost(model, data.input_shape)
         measured = cost.metrics()  # params, flops, latency_ms; latency_batch_ms/_batch_size/_device/_threads
         over_limit = settings.objective.violation(cost.params, cost.latency_ms)
         if over_limit:
-            tune.report({"trial": config["trial"], "error": over_limit, **measured, **location})
+            tune.report({"trial": config["trial"], "error": over_limit, "over_limit": True, **measured, **location})
             return
 
         def report(result: EpochResult) -> None:
@@ -104,10 +113,10 @@ def run_final_training(trial: int, arch_values: dict, data, settings: TrialSetti
     x_train = np.concatenate([data.x_train, data.x_validation])
     y_train = np.concatenate([data.y_train, data.y_validation])
     start = time.perf_counter()
-    train(model, x_train, y_train, settings.recipe, seed=settings.seed + trial)
+    epochs = train(model, x_train, y_train, settings.recipe, seed=settings.seed + trial, deadline=settings.deadline)
     train_seconds = time.perf_counter() - start
     test_accuracy = evaluate_accuracy(model, data.x_test, data.y_test)
     busy_seconds = time.perf_counter() - task_started
     resources = ray.get_runtime_context().get_assigned_resources()
     return FinalEvaluation(trial, test_accuracy, train_seconds, cpu_seconds=resources.get("CPU", 0.0) * busy_seconds,
-                           gpu_seconds=resources.get("GPU", 0.0) * busy_seconds)
+                           gpu_seconds=resources.get("GPU", 0.0) * busy_seconds, epochs=len(epochs))

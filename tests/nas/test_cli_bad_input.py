@@ -37,6 +37,10 @@ def fails_with(main, argv, capsys) -> str:
     (["--cpus-per-trial", "0"], "expected a finite number > 0"),
     (["--gpus-per-trial", "nan"], "expected a finite number >= 0"),
     (["--concurrency", "0"], "expected an integer >= 1"),
+    (["--final-share", "1"], "expected a number between 0 and 1, received '1'"),
+    (["--final-share", "half"], "expected a number between 0 and 1, received 'half'"),
+    (["--lr-schedule", "step"], "invalid choice: 'step'"),
+    (["--augment", "rotate"], "invalid choice: 'rotate'"),
     (["--name", "../elsewhere"], "expected a run name of 1 to 200 printable characters without /"),
     (["--name", ""], "expected a run name"),
 ])

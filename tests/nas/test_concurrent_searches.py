@@ -13,7 +13,9 @@ from results import ResultStore, TrialStatus
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+# Whole searches on PostgreSQL are slow-marked (40 s): the default suite already races real processes on that
+# server in tests/results/test_concurrent_writers.py, and SQLite is the backend where concurrent writers collide.
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def store_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'shared.db'}"

@@ -65,6 +65,58 @@ def test_training_reports_every_epoch_and_learns_a_separable_problem():
     assert results[0].train_seconds <= results[-1].train_seconds
 
 
+def small_classifier():
+    import keras
+
+    model = small_cnn()
+    return keras.Model(model.inputs, keras.layers.Softmax()(model.outputs[0]))
+
+
+def separable_images(count: int = 256):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, size=count).astype("int32")
+    x = (rng.normal(size=(count, 8, 8, 1)) * 0.1 + y[:, None, None, None]).astype("float32")
+    return x, y
+
+
+def test_a_cosine_schedule_takes_the_learning_rate_from_its_value_to_near_zero():
+    x, y = separable_images()
+    model = small_classifier()
+    train(model, x, y, TrainingRecipe(epochs=3, learning_rate=0.01, batch_size=32, schedule="cosine"))
+    steps = 3 * 256 // 32
+    # The last step ran at 0.01 * (1 + cos(pi * 23 / 24)) / 2.
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01 * (1 + np.cos(np.pi * (steps - 1) / steps)) / 2,
+                                                                 rel=1e-4)
+    constant = small_classifier()
+    train(constant, x, y, TrainingRecipe(epochs=1, learning_rate=0.01, batch_size=32))
+    assert float(constant.optimizer.learning_rate) == pytest.approx(0.01)
+
+
+def test_shifted_batches_move_the_images_but_keep_their_labels_and_the_model_still_learns():
+    from nas.estimator import _augmented_batches
+
+    x, y = separable_images()
+    x[:, 3:5, 3:5, 0] += 5.0  # a bright square in the middle, to see it move
+    batches = list(_augmented_batches(x, y, TrainingRecipe(batch_size=256, augment="shift"), seed=0))
+    images, labels = batches[0][0].numpy(), batches[0][1].numpy()
+    assert images.shape == x.shape and sorted(labels.tolist()) == sorted(y.tolist())
+    moved = [not np.array_equal(np.argwhere(image[..., 0] > 4.0), [[3, 3], [3, 4], [4, 3], [4, 4]]) for image in images]
+    assert 0.3 < np.mean(moved) < 1.0  # shifts of -1, 0 or 1 pixel each way on 8x8: most images move, some stay
+    results = train(small_classifier(), x, y,
+                    TrainingRecipe(epochs=6, learning_rate=0.01, batch_size=32, augment="shift"),
+                    held_out=(x, y))
+    assert results[-1].accuracy > 0.9
+
+
+def test_a_deadline_cuts_the_epochs_to_what_fits_and_a_far_one_changes_nothing():
+    import time
+
+    x, y = separable_images()
+    recipe = TrainingRecipe(epochs=5, batch_size=64, schedule="cosine")
+    assert len(train(small_classifier(), x, y, recipe, deadline=time.time())) == 1  # no time left after epoch 1
+    assert len(train(small_classifier(), x, y, recipe, deadline=time.time() + 3600)) == 5
+
+
 def test_a_nan_loss_becomes_a_failed_trial_with_its_reason():
     x = np.full((64, 4, 4, 1), np.nan, dtype="float32")
     y = np.zeros(64, dtype="int32")
@@ -101,6 +153,10 @@ def test_cost_carries_the_latencys_batch_device_and_threads_and_reports_them_as_
     assert (old_style.params, old_style.flops, old_style.latency_ms, old_style.latency_device) == (10, 20, 0.5, None)
 
 
-def test_recipe_refuses_unknown_optimizers():
+def test_recipe_refuses_unknown_optimizers_schedules_and_augmentations():
     with pytest.raises(ValueError, match="optimizer"):
         TrainingRecipe(optimizer="adagrad")
+    with pytest.raises(ValueError, match="Expected schedule in"):
+        TrainingRecipe(schedule="step")
+    with pytest.raises(ValueError, match="Expected augment in"):
+        TrainingRecipe(augment="rotate")

@@ -32,6 +32,19 @@ def test_a_multi_objective_strategy_learns_accuracy_latency_and_params_of_each_t
     assert strategy.state_dict()["state"]["history"][0][1] == [0.9, 0.4, 1000.0]
 
 
+def test_a_model_over_a_hard_limit_teaches_the_strategy_a_reward_of_zero_and_a_failure_teaches_nothing():
+    strategy = get_strategy("evolution", TOY, seed=0)
+    told = []
+    strategy.tell = lambda trial, reward, objectives=None: told.append(reward)
+    searcher = StrategySearcher(strategy)
+    for ray_id in ("ray-a", "ray-b"):
+        searcher.suggest(ray_id)
+    searcher.on_trial_complete("ray-a", {"error": "over the limit: 30,000 parameters > --max-params 20,000; "
+                                                  "not trained", "over_limit": True, "params": 30_000})
+    searcher.on_trial_complete("ray-b", {"error": "NaN loss"})
+    assert told == [0.0, None]
+
+
 def test_an_exhausted_strategy_finishes_the_search():
     searcher = StrategySearcher(get_strategy("random", TOY, seed=0))
     suggestions = [searcher.suggest(f"ray-{index}") for index in range(7)]

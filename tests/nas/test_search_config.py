@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from nas.config import DEFAULT_TRIALS, SearchConfig
+from nas.config import DEFAULT_FINAL_SHARE, DEFAULT_TRIALS, MAX_FITTED_FINAL_EPOCHS, SearchConfig
 from nas.search import build_parser, make_config
 
 
@@ -21,6 +21,24 @@ def test_a_time_budget_alone_lifts_the_trial_limit():
     assert config_of("--time-budget", "30m").trials is None
     assert config_of("--time-budget", "30m").time_budget_s == 1800
     assert config_of("--time-budget", "1h", "--trials", "7").trials == 7
+
+
+def test_a_time_budget_covers_the_final_training_which_fits_its_epochs_in_its_share():
+    config = config_of("--time-budget", "30m")
+    assert config.final_epochs is None and config.final_recipe.epochs == MAX_FITTED_FINAL_EPOCHS
+    assert config.final_recipe.augment == "shift" and config.trial_recipe.augment == "none"
+    assert config.search_budget_s(elapsed_s=20) == pytest.approx(1800 * (1 - DEFAULT_FINAL_SHARE) - 20)
+    assert config_of("--time-budget", "30m", "--top-k", "0").search_budget_s(0) == 1800  # no final training
+    assert config_of("--time-budget", "30m", "--final-epochs", "12").final_recipe.epochs == 12
+    assert config_of("--time-budget", "30m", "--final-share", "0.5").search_budget_s(0) == 900
+    assert config_of().final_epochs == 2 and config_of().search_budget_s(0) is None
+
+
+def test_runs_stored_before_the_recipe_settings_existed_keep_their_recipe():
+    stored = {key: value for key, value in SearchConfig().to_dict().items() if key not in ("lr_schedule", "augment")}
+    config = SearchConfig.from_dict(stored)
+    assert (config.trial_recipe.schedule, config.final_recipe.augment) == ("constant", "none")
+    assert (SearchConfig().trial_recipe.schedule, SearchConfig().final_recipe.augment) == ("cosine", "shift")
 
 
 def test_flags_reach_the_config():
@@ -47,6 +65,10 @@ def test_a_config_round_trips_through_its_dict():
     ({"trials": 0}, "Expected trials >= 1"),
     ({"cpus_per_trial": 0}, "Expected cpus_per_trial > 0"),
     ({"optimizer": "lbfgs"}, "Expected optimizer in"),
+    ({"final_epochs": None}, "Expected a number of final epochs or a time budget"),
+    ({"final_share": 1.0, "time_budget_s": 60}, "Expected final_share between 0 and 1"),
+    ({"lr_schedule": "step"}, "Expected lr_schedule in"),
+    ({"augment": "mixup"}, "Expected augment in"),
 ])
 def test_a_config_refuses_impossible_settings(values, message):
     with pytest.raises(ValueError, match=message):

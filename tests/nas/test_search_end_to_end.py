@@ -38,7 +38,7 @@ def test_search_stores_every_trial_including_failures(finished_search, capsys):
     assert trials[0].arch_key.startswith("blocks=2,filters_1=20,kernel_1=5")
     # Only the top-2 by validation accuracy were retrained and tested.
     tested = sorted((trial for trial in trials if trial.test_accuracy is not None),
-                    key=lambda trial: -trial.validation_accuracy)
+                    key=lambda trial: (-trial.validation_accuracy, trial.params))
     best_validation = sorted(scored, key=lambda trial: (-trial.validation_accuracy, trial.params))[:2]
     assert [trial.number for trial in tested] == [trial.number for trial in best_validation]
     assert run.status.value == "completed" and run.strategy_state["next_id"] == 7
@@ -86,6 +86,17 @@ def test_a_time_budget_alone_stops_the_search_and_leaves_no_trial_running(tiny_8
     # How many epochs a trial reached depends on the machine's load, not on nas: only consistency is checked.
     assert all((trial.epochs is None) == (trial.validation_accuracy is None) for trial in stopped)
     assert summary["trials_stopped"] == len(stopped) and summary["best"]["test_accuracy"] is None
+
+
+def test_a_time_budget_covers_the_final_training_which_fits_its_epochs_to_the_time_left(tiny_8x8, tmp_path, capsys):
+    # 4000 final epochs cannot fit in the budget's last 40%: the final training plans fewer, and still tests.
+    argv = ["--space", "mlp", "--data", tiny_8x8, "--time-budget", "25s", "--epochs", "1", "--final-epochs", "4000",
+            "--final-share", "0.4", "--output", str(tmp_path), "--name", "fitted", "--json"]
+    assert search.main(argv) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    [final] = summary["final_training"]
+    assert 1 <= final["epochs"] < 4000 and final["trial"] == summary["best"]["trial"]
+    assert summary["best"]["test_accuracy"] == final["test_accuracy"] is not None
 
 
 def test_resume_continues_a_run_without_repeating_its_trials(tiny_8x8, tmp_path, capsys):
