@@ -117,8 +117,9 @@ def train(model, x_train: np.ndarray, y_train: np.ndarray, recipe: TrainingRecip
     """Train `model` with `recipe`; after each epoch measure accuracy on `held_out` and call `on_epoch_end`.
 
     With a `deadline` (a `time.time()`), training plans as many of the recipe's epochs as fit before it, from the
-    time the epochs so far took, and a cosine schedule is stretched over the epochs planned: the first epoch runs
-    with the recipe's epochs planned, and the plan shrinks after each epoch if the rest would not fit.
+    time the last epoch took (the first one also traces the model, so it is the slowest), and a cosine schedule is
+    stretched over the epochs planned: the first epoch runs with the recipe's epochs planned, and the plan is
+    redone after each epoch.
     """
     import keras
     import tensorflow as tf
@@ -133,11 +134,11 @@ def train(model, x_train: np.ndarray, y_train: np.ndarray, recipe: TrainingRecip
     results: list[EpochResult] = []
     train_seconds = 0.0
     planned = recipe.epochs
-    loop_started = time.time()
     try:
         epoch = 0
         while epoch < planned:
             epoch += 1
+            epoch_started = time.time()
             # One fit call per epoch keeps the timing of training apart from evaluation and reporting.
             start = time.perf_counter()
             callbacks = [schedule] if schedule else None
@@ -155,9 +156,9 @@ def train(model, x_train: np.ndarray, y_train: np.ndarray, recipe: TrainingRecip
             if on_epoch_end is not None:
                 on_epoch_end(results[-1])
             if deadline is not None:
-                seconds_per_epoch = (time.time() - loop_started) / epoch
+                seconds_per_epoch = time.time() - epoch_started
                 fitting = epoch + int(max(0.0, deadline - time.time()) // seconds_per_epoch)
-                planned = max(epoch, min(planned, fitting))
+                planned = max(epoch, min(recipe.epochs, fitting))
                 if schedule:
                     schedule.total_steps = planned * steps_per_epoch
     except tf.errors.ResourceExhaustedError as error:
