@@ -8,7 +8,7 @@ Each search is the command a user types, in its own process with a fresh store, 
 
     python -m nas.search --space cnn --data ../shared/data/mnist.npz --time-budget 30m --max-params 20000 --strategy rl
 
-The time budget covers the whole command (trials, then the final training of the winner, which gets the last 30%
+The time budget covers the whole command (trials, then the final training of the winner, which gets the last 40%
 and as many epochs as fit there). The winner is chosen on validation accuracy; its test accuracy is measured once,
 after its final training. Prints a Markdown table next to the lecture's LeNet (99.36%, 1,256,080 parameters).
 """

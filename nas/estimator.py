@@ -130,6 +130,7 @@ def train(model, x_train: np.ndarray, y_train: np.ndarray, recipe: TrainingRecip
     steps_per_epoch = math.ceil(len(x_train) / recipe.batch_size)
     schedule = _cosine_schedule(recipe.learning_rate, recipe.epochs * steps_per_epoch) \
         if recipe.schedule == "cosine" else None
+    callbacks = [schedule] if schedule else None
     batches = _augmented_batches(x_train, y_train, recipe, seed) if recipe.augment != "none" else None
     results: list[EpochResult] = []
     train_seconds = 0.0
@@ -141,7 +142,6 @@ def train(model, x_train: np.ndarray, y_train: np.ndarray, recipe: TrainingRecip
             epoch_started = time.time()
             # One fit call per epoch keeps the timing of training apart from evaluation and reporting.
             start = time.perf_counter()
-            callbacks = [schedule] if schedule else None
             if batches is not None:
                 history = model.fit(batches, epochs=1, shuffle=False, verbose=0, callbacks=callbacks)  # shuffled
             else:

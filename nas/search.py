@@ -104,8 +104,7 @@ _SETTINGS = {"space": "space", "strategy": "strategy", "dataset": "dataset", "da
              "address": "address", "seed": "seed", "output": "output"}
 # What a resume may change: how long the run goes on, where it runs, and how its winners are retrained.
 _RESUMABLE = {"trials", "time_budget_s", "final_epochs", "final_share", "augment", "top_k", "address", "concurrency",
-              "cpus_per_trial",
-              "gpus_per_trial", "trial_retries", "resource_wait_s", "output"}
+              "cpus_per_trial", "gpus_per_trial", "trial_retries", "resource_wait_s", "output"}
 
 
 def make_config(args, store) -> SearchConfig:

@@ -74,10 +74,11 @@ def run_search_trial(config: dict, data, settings: TrialSettings) -> None:
         model = build_model(settings.space, arch, data.input_shape, data.num_classes,
                             seed=settings.seed + config["trial"])
         # Too many parameters is known from the build: no latency measurement for a model that will not train.
-        over_limit = settings.objective.violation(model.count_params(), latency_ms=None)
+        params = model.count_params()
+        over_limit = settings.objective.violation(params, latency_ms=None)
         if over_limit:
             tune.report({"trial": config["trial"], "error": over_limit, "over_limit": True,
-                         "params": model.count_params(), "flops": count_flops(model), **location})
+                         "params": params, "flops": count_flops(model), **location})
             return
         cost = measure_cost(model, data.input_shape)
         measured = cost.metrics()  # params, flops, latency_ms; latency_batch_ms/_batch_size/_device/_threads
