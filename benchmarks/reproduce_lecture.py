@@ -2,15 +2,19 @@
 
     python benchmarks/reproduce_lecture.py                 # all three, 20 epochs each (about 8 min on 2 cores)
     python benchmarks/reproduce_lecture.py --epochs 1      # a quick check of the pipeline
+    python benchmarks/reproduce_lecture.py --searched /tmp/beat/beat-lenet-mnist-*.json   # + searched networks
 
 Each model runs as `python -m nas.train --reference NAME --json` in its own process, so TensorFlow gets every core.
-Prints a Markdown table next to the lecture's figures.
+`--searched` adds the networks that searches found, beside the lecture's: it reads the `nas.search --json`
+summaries that benchmarks/beat_lenet.py saves (the winner's test accuracy, size, latency and final training time,
+and the whole command's wall time). Prints a Markdown table next to the lecture's figures.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import subprocess
+from pathlib import Path
 import sys
 import time
 
@@ -31,19 +35,37 @@ def train_reference(name: str, epochs: int | None) -> dict:
     return figures
 
 
+def searched_row(summary_path: Path) -> str:
+    summary = json.loads(summary_path.read_text())
+    best = summary["best"]
+    final = next(run for run in summary["final_training"] if run["trial"] == best["trial"])
+    return (f"| searched: {summary['run']} (trial {best['trial']}) | - | {100 * best['test_accuracy']:.2f}% "
+            f"| {best['params']:,} | {best['flops']:,} | {best['latency_ms']:.3f} | {final['train_seconds']:.0f} "
+            f"({final['epochs']} epochs) | {summary['wall_seconds'] / 60:.1f} min |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, help="override the lecture's 20 epochs")
-    parser.add_argument("--references", nargs="+", choices=list(LECTURE), default=list(LECTURE))
+    parser.add_argument("--references", nargs="*", choices=list(LECTURE), default=list(LECTURE),
+                        help="the lecture's models to train (none: only the --searched rows)")
+    parser.add_argument("--searched", nargs="*", type=Path, default=[], metavar="SUMMARY.json",
+                        help="nas.search --json summaries whose winners join the table")
     args = parser.parse_args()
-    print("| model | lecture test acc | nas test acc | params (lecture / nas) | FLOPs | latency ms | train s |")
-    print("|---|---|---|---|---|---|---|")
+    for summary_path in args.searched:
+        if not summary_path.is_file():
+            parser.error(f"expected a nas.search --json summary at {summary_path}; no such file")
+    print("| model | lecture test acc | nas test acc | params (lecture / nas) | FLOPs | latency ms | train s "
+          "| search wall |")
+    print("|---|---|---|---|---|---|---|---|")
     for name in args.references:
         figures = train_reference(name, args.epochs)
         lecture_accuracy, lecture_params = LECTURE[name]
         print(f"| {name} | {100 * lecture_accuracy:.2f}% | {100 * figures['test_accuracy']:.2f}% "
               f"| {lecture_params:,} / {figures['params']:,} | {figures['flops']:,} | {figures['latency_ms']:.3f} "
-              f"| {figures['train_seconds']:.0f} |", flush=True)
+              f"| {figures['train_seconds']:.0f} | - |", flush=True)
+    for summary_path in args.searched:
+        print(searched_row(summary_path), flush=True)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ import sys
 from typing import Sequence
 
 from nas import cli_common as cli
-from nas.config import (DEFAULT_EPOCHS, DEFAULT_FINAL_EPOCHS, DEFAULT_FINAL_SHARE, DEFAULT_TOP_K,
-                        DEFAULT_TRAIN_SUBSET, DEFAULT_TRIAL_RETRIES, DEFAULT_TRIALS, MAX_FITTED_FINAL_EPOCHS,
+from nas.config import (DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_FINAL_EPOCHS, DEFAULT_FINAL_SHARE,
+                        DEFAULT_LEARNING_RATE, DEFAULT_TOP_K, DEFAULT_TRAIN_SUBSET, DEFAULT_TRIAL_RETRIES, DEFAULT_TRIALS, MAX_FITTED_FINAL_EPOCHS,
                         SCHEDULERS, SearchConfig)
 from nas.estimator import AUGMENTATIONS, SCHEDULES
 from nas.datasets import DATASETS
@@ -47,6 +47,10 @@ def build_parser() -> cli.ArgumentParser:
     budget.add_argument("--top-k", type=cli.non_negative_int, metavar="K",
                         help=f"architectures retrained and tested at the end; 0 skips it (default: {DEFAULT_TOP_K})")
     recipe = parser.add_argument_group("training recipe")
+    recipe.add_argument("--learning-rate", type=cli.positive_float, metavar="LR",
+                        help=f"Adam's learning rate for trials and final training (default: {DEFAULT_LEARNING_RATE:g})")
+    recipe.add_argument("--batch-size", type=cli.positive_int, metavar="N",
+                        help=f"training batch size for trials and final training (default: {DEFAULT_BATCH_SIZE})")
     recipe.add_argument("--lr-schedule", choices=SCHEDULES,
                         help="learning rate of trials and final training: cosine (falls to 0 along a half cosine, "
                              "default) or constant")
@@ -96,7 +100,8 @@ def build_parser() -> cli.ArgumentParser:
 _SETTINGS = {"space": "space", "strategy": "strategy", "dataset": "dataset", "data": "data_path",
              "trials": "trials", "time_budget": "time_budget_s", "epochs": "epochs", "train_subset": "train_subset",
              "final_epochs": "final_epochs", "final_share": "final_share", "top_k": "top_k",
-             "lr_schedule": "lr_schedule", "augment": "augment", "objective": "objective",
+             "learning_rate": "learning_rate", "batch_size": "batch_size", "lr_schedule": "lr_schedule",
+             "augment": "augment", "objective": "objective",
              "latency_target": "latency_target_ms", "mnas_constraint": "mnas_constraint", "max_params": "max_params",
              "max_latency": "max_latency_ms",
              "cpus_per_trial": "cpus_per_trial", "gpus_per_trial": "gpus_per_trial", "concurrency": "concurrency",

@@ -40,6 +40,8 @@ def fails_with(main, argv, capsys) -> str:
     (["--final-share", "1"], "expected a number between 0 and 1, received '1'"),
     (["--final-share", "half"], "expected a number between 0 and 1, received 'half'"),
     (["--lr-schedule", "step"], "invalid choice: 'step'"),
+    (["--learning-rate", "0"], "expected a finite number > 0"),
+    (["--batch-size", "0"], "expected an integer >= 1"),
     (["--augment", "rotate"], "invalid choice: 'rotate'"),
     (["--name", "../elsewhere"], "expected a run name of 1 to 200 printable characters without /"),
     (["--name", ""], "expected a run name"),

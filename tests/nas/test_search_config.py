@@ -48,6 +48,13 @@ def test_flags_reach_the_config():
             config.concurrency, config.seed, config.output) == ("mlp", 3, 100, 0, 0.5, 2, 4, "x")
 
 
+def test_the_learning_rate_and_batch_size_train_trials_and_final_training_alike():
+    config = config_of("--learning-rate", "0.01", "--batch-size", "64", "--final-epochs", "5")
+    for recipe in (config.trial_recipe, config.final_recipe):
+        assert (recipe.optimizer, recipe.learning_rate, recipe.batch_size) == ("adam", 0.01, 64)
+    assert (config.trial_recipe.epochs, config.final_recipe.epochs) == (config.epochs, 5)
+
+
 def test_strategy_options_are_read_as_json_values_else_strings():
     config = config_of("--strategy", "evolution", "--strategy-option", "population_size=8",
                        "--strategy-option", "sample_size=3", "--strategy-option", "note=a b")
@@ -91,7 +98,8 @@ def test_resume_takes_the_stored_config_and_the_new_budget(store_with_run):
     assert (config.space, config.epochs, config.trials, config.top_k) == ("mlp", 1, 9, 0)
 
 
-@pytest.mark.parametrize("flag, value", [("--space", "cnn"), ("--strategy", "rl"), ("--epochs", "4"), ("--seed", "2")])
+@pytest.mark.parametrize("flag, value", [("--space", "cnn"), ("--strategy", "rl"), ("--epochs", "4"), ("--seed", "2"),
+                                                ("--learning-rate", "0.5"), ("--batch-size", "7")])
 def test_resume_refuses_to_change_what_is_searched(store_with_run, flag, value):
     from nas.cli_common import UsageError
 
