@@ -161,7 +161,7 @@ def _final_training(config: SearchConfig, store: ResultStore, run: str, strategy
     def record(evaluation) -> None:
         evaluations.append(evaluation)
         store.set_test_accuracy(run, evaluation.trial, evaluation.test_accuracy, cpu_seconds=evaluation.cpu_seconds,
-                                gpu_seconds=evaluation.gpu_seconds)
+                                gpu_seconds=evaluation.gpu_seconds, epochs=evaluation.epochs)
         if observer:
             observer.final_training_finished(store.get_trial(run, evaluation.trial), evaluation.epochs)
 

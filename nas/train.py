@@ -101,8 +101,11 @@ def _stored_trial(args) -> TrainingJob:
     if run is None or trial is None:
         raise cli.UsageError(f"No trial {args.trial!r} in the store. Expected a RUN:N listed by nas.leaderboard")
     config = SearchConfig.from_dict(run.config)
-    return TrainingJob(get_space(run.space).validate(trial.arch), config.final_recipe, config.dataset,
-                       config.data_path, args.trial)
+    recipe = config.final_recipe
+    if trial.final_epochs:  # the final training ran: retrain as it did, with the epochs it fitted to its budget
+        recipe = dataclasses.replace(recipe, epochs=trial.final_epochs)
+    return TrainingJob(get_space(run.space).validate(trial.arch), recipe, config.dataset, config.data_path,
+                       args.trial)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -67,3 +67,4 @@ class TrialRecord:
     latency_threads: int | None = None
     latency_batch_size: int | None = None
     latency_batch_ms: float | None = None
+    final_epochs: int | None = None  # epochs of the final training, once it ran

@@ -20,7 +20,7 @@ from results.records import RunRecord, RunStatus, TrialRecord, TrialStatus
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # How long a writer waits for another process's lock on a SQLite file before giving up (seconds).
 SQLITE_BUSY_TIMEOUT_S = 30
 # The PostgreSQL advisory lock that makes creating and upgrading a store's tables one process at a time.
@@ -77,11 +77,14 @@ trials_table = sa.Table(
     sa.Column("latency_threads", sa.Integer),
     sa.Column("latency_batch_size", sa.Integer),
     sa.Column("latency_batch_ms", sa.Float),
+    # Added in schema version 4: how many epochs the final training ran (fitted to a time budget, or as asked).
+    sa.Column("final_epochs", sa.Integer),
 )
 # The columns each schema version added to an existing table, so an older store is upgraded in place.
 _ADDED_COLUMNS = {
     2: ("trials", ("attempts", "cpu_seconds", "gpu_seconds", "final_cpu_seconds", "final_gpu_seconds")),
     3: ("trials", ("latency_device", "latency_threads", "latency_batch_size", "latency_batch_ms")),
+    4: ("trials", ("final_epochs",)),
 }
 
 _URL_EXAMPLE = "sqlite:///path/to/nas.db or postgresql://user:password@host/database"
@@ -190,10 +193,11 @@ class ResultStore:
                 connection.execute(trials_table.insert().values(row))
 
     def set_test_accuracy(self, run: str, number: int, test_accuracy: float, cpu_seconds: float | None = None,
-                          gpu_seconds: float | None = None) -> None:
-        """Record the final training of a top-k trial: its test accuracy and what the training cost."""
+                          gpu_seconds: float | None = None, epochs: int | None = None) -> None:
+        """Record the final training of a top-k trial: its test accuracy, its epochs and what the training cost."""
         key = (trials_table.c.run == run) & (trials_table.c.number == number)
-        values = dict(test_accuracy=test_accuracy, final_cpu_seconds=cpu_seconds, final_gpu_seconds=gpu_seconds)
+        values = dict(test_accuracy=test_accuracy, final_cpu_seconds=cpu_seconds, final_gpu_seconds=gpu_seconds,
+                      final_epochs=epochs)
         with self.engine.begin() as connection:
             updated = connection.execute(trials_table.update().where(key).values(values))
         if updated.rowcount == 0:

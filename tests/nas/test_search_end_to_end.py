@@ -91,6 +91,8 @@ def test_a_time_budget_alone_cuts_the_trials_then_fits_the_final_training_into_w
     [final] = summary["final_training"]
     assert 1 <= final["epochs"] < 4000 and final["trial"] == summary["best"]["trial"]
     assert summary["best"]["test_accuracy"] == final["test_accuracy"] is not None
+    # The store keeps the fitted count, so that nas.train --trial retrains the winner as it was trained.
+    assert next(trial for trial in trials if trial.number == final["trial"]).final_epochs == final["epochs"]
 
 
 def test_resume_continues_a_run_without_repeating_its_trials(tiny_8x8, tmp_path, capsys):

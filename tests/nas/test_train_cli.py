@@ -53,6 +53,21 @@ def test_a_stored_trial_retrains_with_its_runs_recipe(tiny_8x8, tmp_path, capsys
     assert figures["params"] == 64 * 32 + 32 + 32 * 3 + 3
 
 
+def test_a_stored_trial_retrains_with_the_epochs_its_final_training_fitted_to_the_budget(tiny_8x8, tmp_path, capsys):
+    arch = get_space("mlp").validate({"depth": 0})
+    run = replace(make_run("r1", space="mlp"), config={"space": "mlp", "time_budget_s": 60, "final_epochs": None,
+                                                      "data_path": tiny_8x8})
+    with ResultStore(f"sqlite:///{tmp_path / 'nas.db'}") as store:
+        store.create_run(run)
+        store.save_trial(replace(make_trial("r1", 0, 0.9), arch=arch.to_dict(), arch_key=arch.key))
+        store.set_test_accuracy("r1", 0, 0.95, epochs=3)
+        assert store.get_trial("r1", 0).final_epochs == 3
+    assert train.main(["--trial", "r1:0", "--output", str(tmp_path), "--json"]) == 0
+    assert last_json(capsys)["epochs"] == 3  # not the 30 the run's recipe allows
+    assert train.main(["--trial", "r1:0", "--output", str(tmp_path), "--epochs", "2", "--json"]) == 0
+    assert last_json(capsys)["epochs"] == 2
+
+
 def test_save_into_a_missing_folder_is_refused_before_training(tiny_8x8, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         train.main(["--reference", "perceptron", "--data", tiny_8x8, "--save", str(tmp_path / "no" / "m.keras")])

@@ -109,7 +109,7 @@ def test_a_store_of_another_schema_version_is_refused_untouched(tmp_path):
         store.create_run(make_run("r1"))
     with sqlite3.connect(tmp_path / "nas.db") as connection:
         connection.execute("update meta set value = '99' where key = 'schema_version'")
-    with pytest.raises(StoreError, match="schema version 99. Expected version 3 or older"):
+    with pytest.raises(StoreError, match="schema version 99. Expected version 4 or older"):
         ResultStore(url)
     with sqlite3.connect(tmp_path / "nas.db") as connection:
         assert connection.execute("select name from runs").fetchall() == [("r1",)]
@@ -122,7 +122,7 @@ def test_a_store_of_schema_version_1_is_upgraded_to_the_latest_in_place_and_keep
         store.save_trial(make_trial("r1", 0, 0.9))
     with sqlite3.connect(tmp_path / "nas.db") as connection:  # back to version 1's tables, as an older nas wrote them
         for column in ("attempts", "cpu_seconds", "gpu_seconds", "final_cpu_seconds", "final_gpu_seconds",
-                       "latency_device", "latency_threads", "latency_batch_size", "latency_batch_ms"):
+                       "latency_device", "latency_threads", "latency_batch_size", "latency_batch_ms", "final_epochs"):
             connection.execute(f"alter table trials drop column {column}")
         connection.execute("update meta set value = '1' where key = 'schema_version'")
     with ResultStore(url) as store:
@@ -131,7 +131,7 @@ def test_a_store_of_schema_version_1_is_upgraded_to_the_latest_in_place_and_keep
         store.save_trial(make_trial("r1", 1, 0.8, cpu_seconds=12.5, latency_device="CPU"))
         assert (store.get_trial("r1", 1).cpu_seconds, store.get_trial("r1", 1).latency_device) == (12.5, "CPU")
     with sqlite3.connect(tmp_path / "nas.db") as connection:
-        assert connection.execute("select value from meta where key = 'schema_version'").fetchone() == ("3",)
+        assert connection.execute("select value from meta where key = 'schema_version'").fetchone() == ("4",)
 
 
 def test_sqlite_file_names_the_file_behind_a_url(tmp_path):
