@@ -1,13 +1,13 @@
-"""What each lever of the final training's recipe buys: the cosine schedule and shifted images, alone and together.
+"""What each lever of the final training's recipe buys: the cosine schedule, shifted images, Adam's step and batch.
 
     python benchmarks/recipe_ablation.py                        # MNIST's searched 19,170-param network, 8 epochs
     python benchmarks/recipe_ablation.py --dataset fashion_mnist --epochs 8 --arch "blocks=1,..."
 
 Trains one architecture (a cnn key, as the leaderboards print it) on the whole training split with each recipe
 below, from the same initial weights: constant or cosine learning rate, with or without random shifts (Keras'
-RandomTranslation, nas.estimator), with Adam at 1e-3 on batches of 128 or at 3e-3 on batches of 32. Reports validation accuracy
-after the last epoch, the best epoch's, and the training time: the levers are chosen on validation, never on test.
-Prints a Markdown table.
+RandomTranslation, nas.estimator), with Adam at 1e-3 on batches of 128 or at 3e-3 on batches of 32. Reports
+validation accuracy after the last epoch, the best epoch's, and the training time: the levers are chosen on
+validation, never on test. Prints a Markdown table.
 """
 from __future__ import annotations
 
@@ -67,10 +67,12 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"\n{arch.key} ({model.count_params():,} params) on {dataset.name}, {args.epochs} epochs on "
           f"{len(dataset.y_train):,} images, {args.threads} thread(s).\n")
-    print("| schedule | augmentation | Adam learning rate | batch | val acc, last epoch | val acc, best epoch | train s |")
+    print("| schedule | augmentation | Adam learning rate | batch | val acc, last epoch | val acc, best epoch "
+          "| train s |")
     print("|---|---|---|---|---|---|---|")
     for schedule, augment, learning_rate, batch_size, last, best, seconds in rows:
-        print(f"| {schedule} | {augment} | {learning_rate:g} | {batch_size} | {last:.2%} | {best:.2%} | {seconds:.0f} |")
+        print(f"| {schedule} | {augment} | {learning_rate:g} | {batch_size} | {last:.2%} | {best:.2%} "
+              f"| {seconds:.0f} |")
 
 
 if __name__ == "__main__":

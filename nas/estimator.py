@@ -152,7 +152,7 @@ def train(model, x_train: np.ndarray, y_train: np.ndarray, recipe: TrainingRecip
             loss = history.history["loss"][-1]
             if not math.isfinite(loss):
                 raise TrialFailed(f"training loss became {loss} in epoch {epoch}")
-            # Scored in batches of EVALUATION_BATCH_SIZE whatever the training batch: the score is the same, only faster.
+            # Scored in batches of EVALUATION_BATCH_SIZE whatever the training batch: the same score, sooner.
             accuracy = evaluate_accuracy(model, *held_out) if held_out else math.nan
             results.append(EpochResult(epoch, accuracy, train_seconds))
             if on_epoch_end is not None:

@@ -11,8 +11,8 @@ from typing import Sequence
 
 from nas import cli_common as cli
 from nas.config import (DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_FINAL_EPOCHS, DEFAULT_FINAL_SHARE,
-                        DEFAULT_LEARNING_RATE, DEFAULT_TOP_K, DEFAULT_TRAIN_SUBSET, DEFAULT_TRIAL_RETRIES, DEFAULT_TRIALS, MAX_FITTED_FINAL_EPOCHS,
-                        SCHEDULERS, SearchConfig)
+                        DEFAULT_LEARNING_RATE, DEFAULT_TOP_K, DEFAULT_TRAIN_SUBSET, DEFAULT_TRIAL_RETRIES,
+                        DEFAULT_TRIALS, MAX_FITTED_FINAL_EPOCHS, SCHEDULERS, SearchConfig)
 from nas.estimator import AUGMENTATIONS, SCHEDULES
 from nas.datasets import DATASETS
 from nas.objectives import MNAS_CONSTRAINTS, OBJECTIVES
