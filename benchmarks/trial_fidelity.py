@@ -6,8 +6,8 @@
 A search only ranks architectures by their trials, so a trial recipe is as good as the order it puts networks in.
 This samples `--networks` random cnn architectures of at most `--max-params` parameters (the networks a search
 under `--max-params` proposes), trains each with every candidate trial recipe below and with a reference recipe
-(the final training's: cosine schedule and shifted images, `--reference-epochs` on the whole training split), all
-with the same initial weights, and reports for each trial recipe:
+(`--reference-epochs` on the whole training split with shifted images; Adam 1e-3 on batches of 128, cosine
+schedule), all with the same initial weights, and reports for each trial recipe:
 - Spearman's rank correlation between its validation accuracies and the reference's (scipy.stats.spearmanr);
 - the regret of its pick: the reference accuracy of the best network minus that of the network it ranks first;
 - its mean training seconds per network (one thread, like a trial on this 2-core machine).
