@@ -99,7 +99,7 @@ def test_resume_takes_the_stored_config_and_the_new_budget(store_with_run):
 
 
 @pytest.mark.parametrize("flag, value", [("--space", "cnn"), ("--strategy", "rl"), ("--epochs", "4"), ("--seed", "2"),
-                                                ("--learning-rate", "0.5"), ("--batch-size", "7")])
+                                         ("--learning-rate", "0.5"), ("--batch-size", "7")])
 def test_resume_refuses_to_change_what_is_searched(store_with_run, flag, value):
     from nas.cli_common import UsageError
 
