@@ -74,22 +74,26 @@ def plain_loop(arch_keys: list[str], args, threads: int | None) -> dict:
     if threads:  # TensorFlow reads its thread counts once, at import (STACK-NOTES.md)
         os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from nas.config import VALIDATION_FRACTION, SearchConfig
-    from nas.datasets import load_dataset
-    from nas.estimator import build_model, measure_cost, train
-    from nas.experiment import search_data
+    from nas.cost import measure_cost
+    from nas.data_sources import VALIDATION_FRACTION, load_data
+    from nas.evaluator import build_model
+    from nas.settings import SearchConfig
+    from nas.training import train
     from search_spaces import get_space
 
-    config = SearchConfig(space="cnn", dataset="mnist", data_path=args.data, epochs=args.epochs,
-                          train_subset=args.train_subset, seed=args.seed)
-    dataset = load_dataset(config.dataset, config.data_path, validation_size=VALIDATION_FRACTION, seed=config.seed)
-    data, space = search_data(dataset, config), get_space("cnn")
+    config = SearchConfig(space="cnn", data=args.data, epochs=args.epochs, train_subset=args.train_subset,
+                          seed=args.seed)
+    dataset = load_data(data=config.data, dataset=config.dataset, seed=config.seed,
+                        validation_fraction=VALIDATION_FRACTION)
+    data, space = dataset.without_test().training_subset(config.train_subset, config.seed), get_space("cnn")
+    recipe = config.recipe(final=False)
     seconds = {}
     for number, key in enumerate(arch_keys):
         start = time.perf_counter()
-        model = build_model(space, space.from_key(key), data.input_shape, data.num_classes, seed=config.seed + number)
+        model = build_model(space, space.from_key(key), data.input_shape, data.num_outputs, data.task,
+                            seed=config.seed + number)
         measure_cost(model, data.input_shape)
-        train(model, data.x_train, data.y_train, config.trial_recipe, held_out=(data.x_validation, data.y_validation),
+        train(model, data.x_train, data.y_train, recipe, data.task, held_out=(data.x_validation, data.y_validation),
               seed=config.seed + number)
         seconds[key] = time.perf_counter() - start
     return seconds

@@ -31,11 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=32, help="the batch measured besides batch 1 (32)")
     parser.add_argument("--threads", type=int, help="TensorFlow's intra- and inter-op threads (default: TF's)")
     args = parser.parse_args(argv)
-    if args.threads:  # before TensorFlow starts, as nas.trial.prepare_tensorflow does
+    if args.threads:  # before TensorFlow starts, as nas.evaluator.prepare_tensorflow does
         os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(args.threads)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-    from nas.estimator import build_model
+    from nas.evaluator import build_model
     from nas.latency import measure_latency
     from search_spaces import get_space
 

@@ -5,7 +5,7 @@
 
 Trains one architecture (a cnn key, as the leaderboards print it) on the whole training split with each recipe
 below, from the same initial weights: constant or cosine learning rate, with or without random shifts (Keras'
-RandomTranslation, nas.estimator), with Adam at 1e-3 on batches of 128 or at 3e-3 on batches of 32. Reports
+RandomTranslation, nas.training), with Adam at 1e-3 on batches of 128 or at 3e-3 on batches of 32. Reports
 validation accuracy after the last epoch, the best epoch's, and the training time: the levers are chosen on
 validation, never on test. Prints a Markdown table.
 """
@@ -21,10 +21,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
-from nas.config import VALIDATION_FRACTION  # noqa: E402
-from nas.datasets import load_dataset  # noqa: E402
-from nas.estimator import TrainingRecipe, build_model, train  # noqa: E402
-from nas.trial import prepare_tensorflow  # noqa: E402
+from nas.data_sources import VALIDATION_FRACTION, load_data  # noqa: E402
+from nas.enums import Augment, Schedule  # noqa: E402
+from nas.evaluator import build_model, prepare_tensorflow  # noqa: E402
+from nas.training import Recipe, train  # noqa: E402
 from search_spaces import get_space  # noqa: E402
 
 # The network the 30-minute evolution search found on MNIST (README, "Beating the lecture's CNN in 30 minutes").
@@ -48,17 +48,19 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     prepare_tensorflow(args.threads)
-    dataset = load_dataset(args.dataset, args.data, validation_size=VALIDATION_FRACTION, seed=args.seed)
+    # --data wins over --dataset (nas.data_sources takes one or the other)
+    dataset = load_data(data=args.data, dataset=None if args.data else args.dataset, seed=args.seed,
+                        validation_fraction=VALIDATION_FRACTION)
     space = get_space("cnn")
     arch = space.from_key(args.arch)
     rows = []
     chosen = [RECIPES[index] for index in args.recipes] if args.recipes else RECIPES
     for schedule, augment, learning_rate, batch_size in chosen:
-        recipe = TrainingRecipe(learning_rate=learning_rate, batch_size=batch_size, epochs=args.epochs,
-                                schedule=schedule, augment=augment)
-        model = build_model(space, arch, dataset.input_shape, dataset.num_classes, seed=args.seed)
+        recipe = Recipe(learning_rate=learning_rate, batch_size=batch_size, epochs=args.epochs,
+                        schedule=Schedule(schedule), augment=Augment(augment))
+        model = build_model(space, arch, dataset.input_shape, dataset.num_outputs, dataset.task, seed=args.seed)
         start = time.perf_counter()
-        epochs = train(model, dataset.x_train, dataset.y_train, recipe,
+        epochs = train(model, dataset.x_train, dataset.y_train, recipe, dataset.task,
                        held_out=(dataset.x_validation, dataset.y_validation), seed=args.seed)
         rows.append((schedule, augment, learning_rate, batch_size, epochs[-1].accuracy, max(e.accuracy for e in epochs),
                      time.perf_counter() - start))

@@ -30,17 +30,18 @@ sys.path.insert(0, str(REPOSITORY))
 
 import numpy as np  # noqa: E402
 
-from nas.config import VALIDATION_FRACTION, SearchConfig  # noqa: E402
-from nas.datasets import load_dataset  # noqa: E402
-from nas.estimator import TrainingRecipe, build_model, train  # noqa: E402
-from nas.trial import prepare_tensorflow  # noqa: E402
+from nas.data_sources import VALIDATION_FRACTION, load_data  # noqa: E402
+from nas.enums import Augment, Optimizer, Schedule  # noqa: E402
+from nas.evaluator import build_model, prepare_tensorflow  # noqa: E402
+from nas.settings import SearchConfig  # noqa: E402
+from nas.training import Recipe, train  # noqa: E402
 from search_spaces import get_space  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)
 class Fidelity:
     name: str
-    recipe: TrainingRecipe
+    recipe: Recipe
     images: int | None  # training images (a stratified subset); None: the whole training split
 
 
@@ -48,7 +49,7 @@ LABELS = "ABCDEFGHIJ"
 
 
 def candidate_fidelities() -> list[Fidelity]:
-    base = TrainingRecipe(optimizer="adam", learning_rate=1e-3, batch_size=128, epochs=2, schedule="cosine")
+    base = Recipe(optimizer=Optimizer.ADAM, learning_rate=1e-3, batch_size=128, epochs=2, schedule=Schedule.COSINE)
     return [
         Fidelity("2 ep x 5k, lr 1e-3, batch 128", base, 5000),
         Fidelity("2 ep x 5k, lr 3e-3", dataclasses.replace(base, learning_rate=3e-3), 5000),
@@ -62,10 +63,10 @@ def candidate_fidelities() -> list[Fidelity]:
 
 def is_default(fidelity: Fidelity) -> bool:
     default = SearchConfig()
-    return fidelity.recipe == default.trial_recipe and fidelity.images == default.train_subset
+    return fidelity.recipe == default.recipe(final=False) and fidelity.images == default.train_subset
 
 
-def sample_small_networks(space, input_shape, num_classes, count: int, max_params: int, seed: int):
+def sample_small_networks(space, input_shape, num_outputs, task, count: int, max_params: int, seed: int):
     """`count` distinct random architectures of at most `max_params` parameters (rejection sampling)."""
     rng = np.random.default_rng(seed)
     chosen, seen = [], set()
@@ -75,7 +76,7 @@ def sample_small_networks(space, input_shape, num_classes, count: int, max_param
             continue
         seen.add(arch.key)
         try:
-            params = build_model(space, arch, input_shape, num_classes).count_params()
+            params = build_model(space, arch, input_shape, num_outputs, task).count_params()
         except Exception:  # an architecture that does not fit the input is not a candidate
             continue
         if params <= max_params:
@@ -101,12 +102,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     prepare_tensorflow(args.threads)
-    dataset = load_dataset(args.dataset, args.data, validation_size=VALIDATION_FRACTION, seed=args.seed)
+    # --data wins over --dataset (nas.data_sources takes one or the other)
+    dataset = load_data(data=args.data, dataset=None if args.data else args.dataset, seed=args.seed,
+                        validation_fraction=VALIDATION_FRACTION)
     space = get_space("cnn")
-    networks = sample_small_networks(space, dataset.input_shape, dataset.num_classes, args.networks,
+    networks = sample_small_networks(space, dataset.input_shape, dataset.num_outputs, dataset.task, args.networks,
                                      args.max_params, args.seed)
     reference = Fidelity(f"reference: {args.reference_epochs} ep x all, lr 1e-3, cosine, shift",
-                         TrainingRecipe(epochs=args.reference_epochs, schedule="cosine", augment="shift"), None)
+                         Recipe(epochs=args.reference_epochs, schedule=Schedule.COSINE, augment=Augment.SHIFT), None)
     fidelities = candidate_fidelities()
     accuracy: dict[str, list[float]] = {f.name: [] for f in [*fidelities, reference]}
     seconds: dict[str, list[float]] = {f.name: [] for f in [*fidelities, reference]}
@@ -114,9 +117,10 @@ def main(argv: list[str] | None = None) -> None:
     for number, (arch, params) in enumerate(networks, 1):
         for fidelity in [*fidelities, reference]:
             part = dataset.training_subset(fidelity.images, args.seed) if fidelity.images else dataset
-            model = build_model(space, arch, dataset.input_shape, dataset.num_classes, seed=args.seed)
+            model = build_model(space, arch, dataset.input_shape, dataset.num_outputs, dataset.task, seed=args.seed)
             start = time.perf_counter()
-            results = train(model, part.x_train, part.y_train, fidelity.recipe, held_out=held_out, seed=args.seed)
+            results = train(model, part.x_train, part.y_train, fidelity.recipe, dataset.task, held_out=held_out,
+                            seed=args.seed)
             seconds[fidelity.name].append(time.perf_counter() - start)
             accuracy[fidelity.name].append(results[-1].accuracy)
         print(f"network {number}/{len(networks)}: {params:,} params, reference {accuracy[reference.name][-1]:.2%}, "

@@ -1,10 +1,10 @@
 """One search from start to end: data, strategy, trials on Ray, final training of the top-k, all in the store.
 
-Selection uses validation accuracy only; the test set is loaded for the final training of the winners alone
-and never reaches a strategy or a search trial.
+Selection uses validation only; the test part is handed to the final training of the winners alone and never
+reaches a strategy or a search trial.
 
-`--resume` rebuilds a run from the store, not from Ray Tune's experiment checkpoint (`Tuner.restore`): the store
-is written as each trial starts and ends, with the strategy's state, so it is never behind, while Tune saves its
+A resume rebuilds a run from the store, not from Ray Tune's experiment checkpoint (`Tuner.restore`): the store is
+written as each trial starts and ends, with the strategy's state, so it is never behind, while Tune saves its
 experiment state on a timer and a SIGKILL can leave it older than the trials already stored. The store also holds
 trials of an earlier session that Tune's restore would not know about. Tune still does the rest: retrying a trial
 whose worker died (`FailureConfig`), scheduling, and placing trials on the cluster's nodes.
@@ -16,17 +16,20 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Protocol
+from types import ModuleType
+from typing import Callable
 
-from nas import cluster
-from nas.cli_common import UsageError
-from nas.config import VALIDATION_FRACTION, SearchConfig
-from nas.datasets import Dataset, load_dataset
-from nas.objectives import Objective
-from nas.references import references_of_space
+from nas.data import TaskData, prepare
+from nas.data_sources import VALIDATION_FRACTION, DataSource, WorkerData
+from nas.errors import RunError, SettingError
+from nas.evaluator import EvaluationSettings
+from nas.models import model_path, save_model_file
+from nas.objectives import OVER_LIMIT_REWARD, Objective
+from nas.progress import SearchObserver
+from nas.settings import SearchConfig
 from results import ResultStore, RunCost, RunRecord, RunStatus, TrialRecord, TrialStatus, run_costs
 from results.pareto import pareto_indices
-from search_spaces import get_space
+from search_spaces import SearchSpace
 from strategies import STRATEGIES, Strategy, get_strategy
 
 logger = logging.getLogger(__name__)
@@ -36,15 +39,25 @@ logger = logging.getLogger(__name__)
 FINAL_TRAINING_MARGIN_S = 15.0
 
 
-class ExperimentObserver(Protocol):
-    def trial_started(self, record: TrialRecord) -> None: ...
+@dataclass(frozen=True)
+class SearchInputs:
+    """The objects behind a search's settings: its space, its data, and the user's training code."""
 
-    def trial_finished(self, record: TrialRecord) -> None: ...
+    space: SearchSpace
+    data: DataSource
+    train_fn: Callable | None = None
+    callbacks: tuple = ()
+    user_modules: tuple[ModuleType, ...] = ()  # the user's code, which a cluster's workers must be sent
 
-    def final_training_started(self, winners: list[TrialRecord], epochs: int, seconds_left: float | None) -> None:
-        ...
 
-    def final_training_finished(self, record: TrialRecord, epochs: int) -> None: ...
+@dataclass(frozen=True)
+class FinalTrainingSummary:
+    trial: int
+    epochs: int | None
+    test_accuracy: float | None
+    test_score: float | None
+    train_seconds: float
+    model_path: str | None
 
 
 @dataclass(frozen=True)
@@ -54,45 +67,48 @@ class SearchSummary:
     trials_failed: int
     trials_stopped: int
     wall_seconds: float
-    best: TrialRecord | None  # highest validation accuracy; its test accuracy if it was final-trained
+    best: TrialRecord | None  # best by the objective; with its test figures if it was final-trained
     cost: RunCost  # CPU- and GPU-hours, over every session of the run (a resumed run counts them all)
-    pareto_front: list[TrialRecord] = dataclasses.field(default_factory=list)  # --objective pareto: the front
-    final_trainings: list = dataclasses.field(default_factory=list)  # this session's, as nas.trial.FinalEvaluation
+    objective: Objective
+    pareto_front: list[TrialRecord] = dataclasses.field(default_factory=list)  # objective pareto: the front
+    final_trainings: list[FinalTrainingSummary] = dataclasses.field(default_factory=list)  # this session's
 
 
-def run_search(config: SearchConfig, store: ResultStore, name: str, resume: bool = False,
-               observer: ExperimentObserver | None = None) -> SearchSummary:
+def run_search(config: SearchConfig, inputs: SearchInputs, store: ResultStore, name: str, resume: bool = False,
+               observer: SearchObserver | None = None) -> SearchSummary:
     """Run (or with `resume`, continue) the search `name`, recording everything in `store`.
 
     A time budget covers the whole call: the trials get all but `config.final_share` of it (less what setting up
     took), and the final training fits its epochs into what is left."""
     start = time.perf_counter()
-    deadline = None if config.time_budget_s is None else time.time() + config.time_budget_s
-    space = get_space(config.space)
-    options = dict(config.strategy_options)
-    if config.objective_spec.multi_objective and "directions" in STRATEGIES[config.strategy].options:
-        options.setdefault("directions", ["maximize", "minimize", "minimize"])  # accuracy, latency, params
-    try:
-        strategy = get_strategy(config.strategy, space, seed=config.seed, **options)
-    except ValueError as error:  # an option the strategy does not know, or a value it refuses
-        raise UsageError(str(error)) from None
-    dataset = load_dataset(config.dataset, config.data_path, validation_size=VALIDATION_FRACTION, seed=config.seed)
+    observer = observer or SearchObserver()
+    deadline = None if config.time_budget is None else time.time() + config.time_budget
+    data = prepare(inputs.data.load(), inputs.data.name, config.task, config.num_classes, config.seed,
+                   VALIDATION_FRACTION)
+    config = config.for_task(data.task)
+    objective = config.objective_spec
+    strategy = _strategy(config, inputs.space, objective)
     if not resume:
         store.check_new_run_name(name)
+    from nas.runner import cluster  # imports Ray only when it starts or joins one
+
     if config.address:
         cluster.prepare_to_join(config.address)  # before Ray is imported: it reads its auth mode then
-    from nas import runner  # imports Ray: only once a search really starts
-
-    started_ray = runner.start_ray(config)
+    started_ray = cluster.start_ray(config.address, config.output_path, list(inputs.user_modules))
     try:
-        runner.check_resources(config, joined=bool(config.address))
-        run, remaining = _open_run(config, store, name, resume, strategy, dataset.name)
+        cluster.check_resources(config.cpus_per_trial, config.gpus_per_trial, bool(config.address),
+                                config.resource_wait)
+        run, remaining = _open_run(config, store, name, resume, strategy, data, inputs.space)
+        stored = store.trials(run.name)  # a resumed run's earlier sessions
+        ranked = ranked_trials(stored, objective)
+        observer.search_started(run.name, objective.name, objective.direction.value == "max", config.trials,
+                                len(stored) - len(strategy.outstanding), trial_score(ranked[0]) if ranked else None)
         try:
             if remaining is None or remaining > 0:
-                runner.run_trials(config, run.name, strategy, search_data(dataset, config), store, observer,
-                                  trials=remaining, time_budget_s=config.search_budget_s(time.perf_counter() - start))
-            final_trainings = _final_training(config, store, run.name, strategy, dataset, observer,
-                                              deadline=None if deadline is None else deadline - FINAL_TRAINING_MARGIN_S)
+                _run_trials(config, inputs, run.name, strategy, data, store, observer, remaining,
+                            config.search_budget_s(time.perf_counter() - start))
+            margin_deadline = None if deadline is None else deadline - FINAL_TRAINING_MARGIN_S
+            final_trainings = _final_training(config, inputs, store, run.name, data, observer, margin_deadline)
             store.update_run(run.name, status=RunStatus.COMPLETED, finished_at=_now())
         except KeyboardInterrupt:
             store.update_run(run.name, status=RunStatus.INTERRUPTED, finished_at=_now())
@@ -102,13 +118,50 @@ def run_search(config: SearchConfig, store: ResultStore, name: str, resume: bool
             raise
     finally:
         if started_ray:
-            runner.stop_ray()
-    return dataclasses.replace(_summary(store, run.name, time.perf_counter() - start, config.objective_spec),
+            cluster.stop_ray()
+    return dataclasses.replace(summarize(store, run.name, time.perf_counter() - start, objective),
                                final_trainings=final_trainings)
 
 
+def _strategy(config: SearchConfig, space: SearchSpace, objective: Objective) -> Strategy:
+    options = dict(config.strategy_options)
+    if objective.multi_objective and "directions" in STRATEGIES[config.strategy].options:
+        options.setdefault("directions", ["maximize", "minimize", "minimize"])  # accuracy, latency, params
+    try:
+        return get_strategy(config.strategy, space, seed=config.seed, **options)
+    except ValueError as error:  # an option the strategy does not know, or a value it refuses
+        raise SettingError("strategy_options", str(error)) from None
+
+
+def _evaluation_settings(config: SearchConfig, inputs: SearchInputs, task_data: TaskData, final: bool,
+                         threads: int, deadline: float | None = None) -> EvaluationSettings:
+    return EvaluationSettings(inputs.space, config.recipe(final), config.objective_spec, task_data.task, threads,
+                              config.seed, inputs.train_fn, tuple(inputs.callbacks), deadline)
+
+
+def _payload(config: SearchConfig, inputs: SearchInputs, data: TaskData, final: bool):
+    """What the workers get: the data itself through Ray's object store, or how to make it (a data function)."""
+    subset = None if final else config.train_subset
+    if inputs.data.in_workers:
+        return WorkerData(inputs.data, data.task, config.num_classes, config.seed, VALIDATION_FRACTION, subset,
+                          with_test=final)
+    return data if final else data.without_test().training_subset(subset, config.seed)
+
+
+def _run_trials(config: SearchConfig, inputs: SearchInputs, run: str, strategy: Strategy, data: TaskData,
+                store: ResultStore, observer, trials: int | None, time_budget_s: float | None) -> None:
+    from nas.runner.tune import TrialPlan, run_trials
+
+    objective = config.objective_spec
+    plan = TrialPlan(run, config.output_path / "ray_results", config.cpus_per_trial, config.gpus_per_trial,
+                     config.concurrency, config.scheduler, config.epochs, config.trial_retries, trials, time_budget_s,
+                     OVER_LIMIT_REWARD if objective.bounded else None)
+    settings = _evaluation_settings(config, inputs, data, final=False, threads=max(1, int(config.cpus_per_trial)))
+    run_trials(plan, strategy, _payload(config, inputs, data, final=False), settings, store, observer)
+
+
 def _open_run(config: SearchConfig, store: ResultStore, name: str, resume: bool, strategy: Strategy,
-              dataset_name: str) -> tuple[RunRecord, int | None]:
+              data: TaskData, space: SearchSpace) -> tuple[RunRecord, int | None]:
     """Create the run (or reload it and its strategy's state to resume); returns it and the trials left to run
     (None: no limit but the time budget)."""
     if resume:
@@ -119,10 +172,12 @@ def _open_run(config: SearchConfig, store: ResultStore, name: str, resume: bool,
         finished = [trial for trial in store.trials(run.name) if trial.status is not TrialStatus.RUNNING]
         remaining = None if config.trials is None else config.trials - len(finished)
     else:
-        run = RunRecord(name=name, space=config.space, strategy=config.strategy,
-                        dataset=dataset_name, status=RunStatus.RUNNING, config=config.to_dict(), created_at=_now())
+        objective = config.objective_spec
+        run = RunRecord(name=name, space=space.name, strategy=config.strategy, dataset=data.name,
+                        status=RunStatus.RUNNING, config=config.to_dict(), created_at=_now(), task=data.task.value,
+                        objective=objective.name, direction=objective.direction.value)
         store.create_run(run)
-        strategy.enqueue(reference.arch for reference in references_of_space(config.space))
+        strategy.enqueue(space.references.values())  # the lecture's models, in the built-in spaces
         remaining = config.trials
     # A resume may change the budget or where it runs: the stored config follows, for the next resume.
     store.update_run(run.name, status=RunStatus.RUNNING, config=config.to_dict(),
@@ -130,72 +185,96 @@ def _open_run(config: SearchConfig, store: ResultStore, name: str, resume: bool,
     return store.get_run(run.name), remaining
 
 
+def trial_score(trial: TrialRecord) -> float | None:
+    """The objective's score of a stored trial (runs stored before scores were kept searched for accuracy)."""
+    return trial.score if trial.score is not None else trial.validation_accuracy
+
+
 def ranked_trials(trials: list[TrialRecord], objective: Objective = Objective()) -> list[TrialRecord]:
-    """Scored trials, best first by the objective's reward (ties: fewer parameters first). For a Pareto search, the
-    trials of the Pareto front only (accuracy, latency, params), by validation accuracy."""
-    scored = [trial for trial in trials if trial.validation_accuracy is not None and trial.latency_ms is not None
+    """Scored trials, best first by the objective (ties: fewer parameters first). For a Pareto search, the trials
+    of the Pareto front only (accuracy, latency, params), by validation accuracy."""
+    scored = [trial for trial in trials if trial_score(trial) is not None and trial.latency_ms is not None
               and trial.params is not None and trial.status in (TrialStatus.COMPLETED, TrialStatus.STOPPED)]
     if objective.multi_objective:
         front = pareto_indices(scored)
         scored = [trial for index, trial in enumerate(scored) if index in front]
         reward = lambda trial: trial.validation_accuracy  # noqa: E731
     else:
-        reward = lambda trial: objective.reward(trial.validation_accuracy, trial.latency_ms, trial.params)  # noqa: E731
+        reward = lambda trial: objective.reward(trial_score(trial))  # noqa: E731
     return sorted(scored, key=lambda trial: (-reward(trial), trial.params, trial.number))
 
 
-def _final_training(config: SearchConfig, store: ResultStore, run: str, strategy: Strategy, dataset: Dataset,
-                    observer: ExperimentObserver | None, deadline: float | None) -> list:
-    """Retrain and test the top-k that have no test accuracy yet; returns their `FinalEvaluation`s."""
-    winners = [trial for trial in ranked_trials(store.trials(run), config.objective_spec)[:config.top_k]
-               if trial.test_accuracy is None]
+def _final_training(config: SearchConfig, inputs: SearchInputs, store: ResultStore, run: str, data: TaskData,
+                    observer, deadline: float | None) -> list[FinalTrainingSummary]:
+    """Retrain, save and test the top-k that were not final-trained yet."""
+    objective = config.objective_spec
+    winners = [trial for trial in ranked_trials(store.trials(run), objective)[:config.top_k]
+               if trial.model_path is None and trial.test_accuracy is None]
     if not winners:
         return []
-    if observer:
-        observer.final_training_started(winners, config.final_recipe.epochs,
-                                        None if deadline is None else max(0.0, deadline - time.time()))
-    from nas import runner
+    recipe = config.recipe(final=True)
+    observer.final_training_started(winners, recipe.epochs,
+                                    None if deadline is None else max(0.0, deadline - time.time()))
+    from nas.runner.tune import final_training_cpus, run_final_trainings
 
-    evaluations = []
+    cpus = final_training_cpus(config.cpus_per_trial, len(winners))
+    settings = _evaluation_settings(config, inputs, data, final=True, threads=max(1, int(cpus)), deadline=deadline)
+    by_number = {winner.number: winner for winner in winners}
+    summaries: list[FinalTrainingSummary] = []
 
-    def record(evaluation) -> None:
-        evaluations.append(evaluation)
-        store.set_test_accuracy(run, evaluation.trial, evaluation.test_accuracy, cpu_seconds=evaluation.cpu_seconds,
-                                gpu_seconds=evaluation.gpu_seconds, epochs=evaluation.epochs)
-        if observer:
-            observer.final_training_finished(store.get_trial(run, evaluation.trial), evaluation.epochs)
+    def record(result) -> None:
+        training, winner = result.training, by_number[result.training.trial]
+        path = _save_model(config, run, training.trial, training.model)
+        test_accuracy = training.test_metrics.get("accuracy")
+        test_score = None
+        if training.test_metrics:
+            as_validation = {f"val_{name}": value for name, value in training.test_metrics.items()}
+            test_score = objective.score(as_validation, winner.latency_ms or 0.0, winner.params or 0)
+        store.set_final_training(run, training.trial, test_accuracy=test_accuracy, test_score=test_score,
+                                 test_metrics=training.test_metrics or None, model_path=path,
+                                 final_seed=training.seed, cpu_seconds=result.cpu_seconds,
+                                 gpu_seconds=result.gpu_seconds, epochs=training.epochs)
+        summaries.append(FinalTrainingSummary(training.trial, training.epochs, test_accuracy, test_score,
+                                              training.train_seconds, path))
+        observer.final_training_finished(store.get_trial(run, training.trial), training.epochs)
 
-    runner.run_final_trainings(config, strategy, dataset, winners, record, deadline)
-    return evaluations
+    run_final_trainings(winners, _payload(config, inputs, data, final=True), settings, cpus, config.gpus_per_trial,
+                        record)
+    return summaries
 
 
-def search_data(dataset: Dataset, config: SearchConfig) -> Dataset:
-    """What search trials may see: the training subset and the validation split, never the test set."""
-    data = dataset.training_subset(config.train_subset, seed=config.seed) if config.train_subset else dataset
-    return dataclasses.replace(data, x_test=data.x_test[:0], y_test=data.y_test[:0])
+def _save_model(config: SearchConfig, run: str, trial: int, content: bytes) -> str | None:
+    """Save a final-trained model; one that cannot be written is a warning, as its figures are stored all the same."""
+    path = model_path(config.output_path, run, trial)
+    try:
+        return str(save_model_file(path, content))
+    except OSError as error:
+        logger.warning("Could not save the model of trial %d to %s (%s); its figures are stored.", trial, path,
+                       error.strerror)
+        return None
 
 
-def _summary(store: ResultStore, run: str, wall_seconds: float, objective: Objective) -> SearchSummary:
+def summarize(store: ResultStore, run: str, wall_seconds: float, objective: Objective) -> SearchSummary:
     trials = store.trials(run)
     count = lambda status: sum(trial.status is status for trial in trials)  # noqa: E731
     ranked = ranked_trials(trials, objective)
     return SearchSummary(run, count(TrialStatus.COMPLETED), count(TrialStatus.FAILED), count(TrialStatus.STOPPED),
-                         wall_seconds, ranked[0] if ranked else None, run_costs(store, [run])[0],
+                         wall_seconds, ranked[0] if ranked else None, run_costs(store, [run])[0], objective,
                          pareto_front=ranked if objective.multi_objective else [])
 
 
 def stored_run(store: ResultStore, name: str | None) -> RunRecord:
     if not name:
-        raise UsageError("--resume needs the run to continue. Expected --name RUN with --resume")
+        raise RunError("Resuming needs the run to continue. Expected name=RUN (--name RUN) with resume")
     run = store.get_run(name)
     if run is None:
         known = ", ".join(stored.name for stored in store.list_runs()[-5:]) or "none stored"
-        raise UsageError(f"Cannot resume run {name!r}: it is not in the store. Expected one of: {known}")
+        raise RunError(f"Cannot resume run {name!r}: it is not in the store. Expected one of: {known}")
     return run
 
 
-def default_run_name(config: SearchConfig) -> str:
-    return f"{config.space}-{config.strategy}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+def default_run_name(space: str, strategy: str) -> str:
+    return f"{space}-{strategy}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
 def _now() -> datetime:

@@ -1,7 +1,9 @@
-"""The search's live display on stderr (rich does the drawing): a progress bar on a terminal, lines otherwise."""
+"""A search's live display on stderr (rich does the drawing): a progress bar on a terminal; one line per trial in a
+log file, a pipe or a Jupyter notebook (where rich prints each line as the cell's output)."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -13,61 +15,120 @@ def percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.2f}%"
 
 
-class SearchProgress:
-    """Observer of a search: trials done and failed, best validation accuracy so far, elapsed time."""
+class SearchObserver:
+    """What a search tells whoever displays it; subclass it for a display of your own (`nas.search(progress=...)`).
+    Every method does nothing here."""
 
-    def __init__(self, total_trials: int | None, console: Console | None = None):
+    def search_started(self, run: str, objective: str, maximize: bool, total_trials: int | None,
+                       trials_done: int, best_score: float | None) -> None:
+        """The run is open: `trials_done` of its trials were stored before (a resume), the best of them scoring
+        `best_score`, and `total_trials` in all."""
+
+    def trial_started(self, record: TrialRecord) -> None: ...
+
+    def trial_finished(self, record: TrialRecord) -> None: ...
+
+    def final_training_started(self, winners: list[TrialRecord], epochs: int, seconds_left: float | None) -> None:
+        ...
+
+    def final_training_finished(self, record: TrialRecord, epochs: int | None) -> None: ...
+
+    def close(self) -> None:
+        """The search ended (or failed): let go of the display."""
+
+
+def search_observer(progress: Any) -> SearchObserver:
+    """The display `nas.search(progress=...)` asks for: True draws SearchProgress, False or None nothing, and a
+    SearchObserver is the caller's own."""
+    if progress is True:
+        return SearchProgress()
+    if progress in (False, None):
+        return SearchObserver()
+    if not isinstance(progress, SearchObserver):
+        from nas.errors import SettingError
+
+        raise SettingError("progress", f"expected True, False or a nas.progress.SearchObserver, received {progress!r}")
+    return progress
+
+
+class SearchProgress(SearchObserver):
+    """Trials done and failed, the best score so far, elapsed time."""
+
+    def __init__(self, console: Console | None = None):
         self.console = console or Console(stderr=True)
-        self.total = total_trials
+        self.total: int | None = None
+        self.run: str | None = None  # known once the run is stored
+        self.objective, self.maximize = "accuracy", True
         self.done = self.failed = 0
         self.best: float | None = None
         self._start = time.perf_counter()
         self._bar = Progress(TextColumn("[bold]search"), BarColumn(), MofNCompleteColumn(),
                              TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
                              console=self.console, transient=False)
-        self._task = self._bar.add_task("search", total=total_trials, status=self._status())
+        self._task = self._bar.add_task("search", total=None, status=self._status())
 
-    def __enter__(self) -> SearchProgress:
-        if self.console.is_terminal:
+    def search_started(self, run: str, objective: str, maximize: bool, total_trials: int | None,
+                       trials_done: int, best_score: float | None) -> None:
+        self.run, self.objective, self.maximize = run, objective, maximize
+        self.total, self.done, self.best = total_trials, trials_done, best_score
+        self._bar.update(self._task, total=total_trials, completed=trials_done, status=self._status())
+        if self.console.is_terminal and not self.console.is_jupyter:
             self._bar.start()
-        return self
+        else:
+            self._line(f"run {run}: searching for the best {objective} ({'max' if maximize else 'min'}), "
+                       f"{total_trials or 'as many as the time budget allows'} trial(s)"
+                       + (f", {trials_done} done before" if trials_done else ""))
 
-    def __exit__(self, *exc_info) -> None:
+    def close(self) -> None:
         if self._bar.live.is_started:
             self._bar.stop()
 
+    def _score(self, value: float | None) -> str:
+        return percent(value) if self.objective in ("accuracy", "mnas", "pareto") else \
+            ("-" if value is None else f"{value:.4g}")
+
     def _status(self) -> str:
-        return f"failed {self.failed} · best val {percent(self.best)}"
+        return f"failed {self.failed} · best {self.objective.removeprefix('val_')} {self._score(self.best)}"
 
     def _line(self, text: str) -> None:
         elapsed = time.perf_counter() - self._start
         self.console.print(f"[{elapsed:6.0f}s] {text}", highlight=False, markup=False, soft_wrap=True)
 
     def trial_started(self, record: TrialRecord) -> None:
-        if not self.console.is_terminal:
+        if not self._bar.live.is_started:
             self._line(f"trial {record.number} started: {record.arch_key}")
 
     def trial_finished(self, record: TrialRecord) -> None:
         self.done += 1
         self.failed += record.status is TrialStatus.FAILED
-        if record.validation_accuracy is not None and record.status is not TrialStatus.FAILED:
-            self.best = max(self.best or 0.0, record.validation_accuracy)
+        if record.score is not None and record.status is not TrialStatus.FAILED:
+            better = self.best is None or (record.score > self.best if self.maximize else record.score < self.best)
+            self.best = record.score if better else self.best
         self._bar.update(self._task, completed=self.done, status=self._status())
         if record.status is TrialStatus.FAILED:
             detail = f"failed: {record.error}"
-        elif record.validation_accuracy is None:
+        elif record.score is None:
             detail = f"{record.status.value} before its first epoch ended"
         else:
-            detail = (f"{record.status.value}: val {percent(record.validation_accuracy)}, "
-                      f"{record.params or 0:,} params, {record.latency_ms or 0:.3f} ms")
+            shown = percent(record.validation_accuracy) if record.validation_accuracy is not None \
+                else self._score(record.score)
+            detail = (f"{record.status.value}: val {shown}, {record.params or 0:,} params, "
+                      f"{record.latency_ms or 0:.3f} ms")
         self._line(f"trial {record.number} {detail}  ({self.done}/{self.total or '?'}, {self._status()})")
 
     def final_training_started(self, winners: list[TrialRecord], epochs: int, seconds_left: float | None) -> None:
-        if self._bar.live.is_started:
-            self._bar.stop()
+        self.close()
         trials = ", ".join(str(winner.number) for winner in winners)
         fitted = "" if seconds_left is None else f" at most, as many as fit in the {seconds_left:.0f}s left"
-        self._line(f"final training of trial(s) {trials} on the full training set, {epochs} epoch(s) each{fitted}")
+        self._line(f"final training of trial(s) {trials} on the training and validation data, {epochs} epoch(s) "
+                   f"each{fitted}")
 
-    def final_training_finished(self, record: TrialRecord, epochs: int) -> None:
-        self._line(f"trial {record.number}: test accuracy {percent(record.test_accuracy)} after {epochs} epoch(s)")
+    def final_training_finished(self, record: TrialRecord, epochs: int | None) -> None:
+        if record.test_accuracy is not None:
+            tested = f"test accuracy {percent(record.test_accuracy)}"
+        elif record.test_score is not None:
+            tested = f"test {self.objective.removeprefix('val_')} {record.test_score:.4g}"
+        else:
+            tested = "no test data"
+        trained = f" after {epochs} epoch(s)" if epochs else ""
+        self._line(f"trial {record.number}: {tested}{trained}; model saved to {record.model_path}")

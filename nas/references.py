@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nas.estimator import TrainingRecipe
+from nas.enums import Optimizer
+from nas.training import Recipe
 from search_spaces import Architecture, get_space
 
 
@@ -16,7 +17,7 @@ from search_spaces import Architecture, get_space
 class Reference:
     name: str
     space: str
-    recipe: TrainingRecipe
+    recipe: Recipe
     lecture_test_accuracy: float
     description: str
 
@@ -25,13 +26,13 @@ class Reference:
         return get_space(self.space).reference(self.name)
 
 
-_SGD_20_EPOCHS = TrainingRecipe(optimizer="sgd", learning_rate=0.01, batch_size=128, epochs=20)
+_SGD_20_EPOCHS = Recipe(optimizer=Optimizer.SGD, learning_rate=0.01, batch_size=128, epochs=20)
 
 REFERENCES: dict[str, Reference] = {
     reference.name: reference for reference in (
         Reference("perceptron", "mlp", _SGD_20_EPOCHS, 0.9101, "Dense(10) softmax, SGD"),
         Reference("mlp", "mlp", _SGD_20_EPOCHS, 0.9514, "MLP 2x128 ReLU, SGD"),
-        Reference("lenet", "cnn", TrainingRecipe(optimizer="adam", learning_rate=1e-3, batch_size=128, epochs=20),
+        Reference("lenet", "cnn", Recipe(optimizer=Optimizer.ADAM, learning_rate=1e-3, batch_size=128, epochs=20),
                   0.9936, "LeNet-like CNN: conv 20@5x5, pool, conv 50@5x5, pool, dense 500; Adam"),
     )
 }

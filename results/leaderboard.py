@@ -16,8 +16,10 @@ from typing import Any
 from results.pareto import pareto_indices
 from results.store import ResultStore
 
-# Metrics a leaderboard can sort by, and whether higher is better.
+# Metrics a leaderboard can sort by, and whether higher is better; `score` is each run's objective, ranked in that
+# run's direction (validation accuracy unless the run chose another objective).
 SORT_KEYS = {
+    "score": True,
     "validation_accuracy": True,
     "test_accuracy": True,
     "params": False,
@@ -57,14 +59,35 @@ class LeaderboardRow:
     latency_threads: int | None = None
     latency_batch_size: int | None = None
     latency_batch_ms: float | None = None
-    pareto: bool = False  # on the Pareto front (accuracy, latency, params) of the trials that passed the filters
+    pareto: bool = False  # on the Pareto front (quality, latency, params) of the trials that passed the filters
+    objective: str = "accuracy"  # what the scores measure (the run's objective), and which way is better
+    direction: str = "max"
+    validation_score: float | None = None
+    test_score: float | None = None
+    model_path: str | None = None  # the final-trained model, saved as .keras
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @property
+    def ranking_score(self) -> float | None:
+        """The score with higher always better: negated for a run that minimises its objective."""
+        if self.validation_score is None:
+            return None
+        return self.validation_score if self.direction == "max" else -self.validation_score
+
+    @property
+    def quality(self) -> float | None:
+        """Higher is better: validation accuracy where there is one, else the score in its direction."""
+        if self.validation_accuracy is not None:
+            return self.validation_accuracy
+        if self.validation_score is None:
+            return None
+        return self.validation_score if self.direction == "max" else -self.validation_score
+
 
 def leaderboard(store: ResultStore, *, run: str | None = None, dataset: str | None = None,
-                space: str | None = None, strategy: str | None = None, sort: str = "validation_accuracy",
+                space: str | None = None, strategy: str | None = None, sort: str = "score",
                 top: int | None = None, max_params: int | None = None, max_latency_ms: float | None = None,
                 pareto: bool = False) -> list[LeaderboardRow]:
     """The matching trials, best first by `sort`; trials without that metric (failed, running) come last.
@@ -89,6 +112,9 @@ def leaderboard(store: ResultStore, *, run: str | None = None, dataset: str | No
         stored = runs.get(trial.run)
         if stored is None:
             continue
+        objective = stored.objective or "accuracy"  # runs stored before schema 5 searched for accuracy
+        score = trial.score if trial.score is not None or stored.objective else trial.validation_accuracy
+        test_score = trial.test_score if trial.test_score is not None or stored.objective else trial.test_accuracy
         rows.append(LeaderboardRow(
             run=trial.run, trial=trial.number, status=trial.status.value, arch=trial.arch_key, space=stored.space,
             strategy=stored.strategy, dataset=stored.dataset, validation_accuracy=trial.validation_accuracy,
@@ -97,7 +123,8 @@ def leaderboard(store: ResultStore, *, run: str | None = None, dataset: str | No
             error=trial.error, attempts=trial.attempts, cpu_seconds=_total(trial.cpu_seconds, trial.final_cpu_seconds),
             gpu_seconds=_total(trial.gpu_seconds, trial.final_gpu_seconds), latency_device=trial.latency_device,
             latency_threads=trial.latency_threads, latency_batch_size=trial.latency_batch_size,
-            latency_batch_ms=trial.latency_batch_ms))
+            latency_batch_ms=trial.latency_batch_ms, objective=objective, direction=stored.direction or "max",
+            validation_score=score, test_score=test_score, model_path=trial.model_path))
     if max_params is not None:
         rows = [row for row in rows if row.params is not None and row.params <= max_params]
     if max_latency_ms is not None:
@@ -150,14 +177,22 @@ def _total(*parts: float | None) -> float | None:
 
 
 def _rank_key(row: LeaderboardRow, sort: str) -> tuple:
-    """Best first: the sort metric, then validation accuracy, then fewer parameters; missing values last."""
+    """Best first: the sort metric, then the run's objective, then fewer parameters; missing values last."""
     def ascending(value: float | None, higher_is_better: bool) -> tuple[bool, float]:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return True, 0.0
         return False, -value if higher_is_better else value
 
-    return (ascending(getattr(row, sort), SORT_KEYS[sort]), ascending(row.validation_accuracy, True),
-            ascending(row.params, False), row.run, row.trial)
+    first = ascending(row.ranking_score if sort == "score" else getattr(row, sort), SORT_KEYS[sort])
+    return first, ascending(row.ranking_score, True), ascending(row.params, False), row.run, row.trial
+
+
+def leaderboard_frame(rows: list[LeaderboardRow]):
+    """The rows as a pandas DataFrame (pandas does the table), one row per trial, in the leaderboard's order."""
+    import pandas
+
+    columns = [field.name for field in dataclasses.fields(LeaderboardRow)]
+    return pandas.DataFrame([row.to_dict() for row in rows], columns=columns)
 
 
 def render(rows: list[LeaderboardRow], output_format: str = "table", width: int | None = None,
@@ -198,15 +233,15 @@ def _table(rows: list[LeaderboardRow], width: int | None, color: bool = False) -
 
     if not rows:
         return "no trials stored yet"
-    several_runs = len({row.run for row in rows}) > 1
+    layout = table_layout(rows)
     marked = any(row.pareto for row in rows)
     table = Table(show_edge=False, header_style="bold", pad_edge=False,
                   caption=PARETO_NOTE if marked else None, caption_justify="left")
-    for column in ([PARETO_MARK] if marked else []) + column_names(several_runs):
+    for column in ([PARETO_MARK] if marked else []) + column_names(layout):
         table.add_column(column, justify="left" if column in TEXT_COLUMNS else "right", overflow="fold")
     for row in rows:
         cells = [Text(cell, style=_STATUS_STYLES.get(cell, "") if cell == row.status else "")
-                 for cell in ([PARETO_MARK if row.pareto else ""] if marked else []) + row_cells(row, several_runs)]
+                 for cell in ([PARETO_MARK if row.pareto else ""] if marked else []) + row_cells(row, layout)]
         table.add_row(*cells, style="bold" if row.pareto else None)
     console = Console(file=io.StringIO(), width=width or 240, highlight=False, force_terminal=color,
                       color_system="standard" if color else None)
@@ -216,20 +251,33 @@ def _table(rows: list[LeaderboardRow], width: int | None, color: bool = False) -
 
 # The columns every human-readable format shows; a run column leads when the rows come from several runs.
 COLUMNS = ("trial", "status", "val acc", "test acc", "params", "FLOPs", "latency ms", "train s", "architecture")
-TEXT_COLUMNS = ("run", "status", "architecture")  # left-aligned; the others are numbers
+SCORE_COLUMNS = ("objective", "val score", "test score")
+TEXT_COLUMNS = ("run", "status", "objective", "architecture")  # left-aligned; the others are numbers
 PARETO_MARK = "\N{BLACK STAR}"
 PARETO_NOTE = (f"{PARETO_MARK} on the Pareto front of the trials that pass the filters: no other is at least as "
                f"good on validation accuracy, latency and parameters and better on one")
 
 
-def column_names(several_runs: bool) -> list[str]:
-    return (["run"] if several_runs else []) + list(COLUMNS)
+@dataclass(frozen=True)
+class TableLayout:
+    several_runs: bool  # a run column leads
+    scores: bool  # some run's objective is not accuracy: its score and test score get columns
 
 
-def row_cells(row: LeaderboardRow, several_runs: bool) -> list[str]:
+def table_layout(rows: list[LeaderboardRow]) -> TableLayout:
+    return TableLayout(len({row.run for row in rows}) > 1, any(row.objective != "accuracy" for row in rows))
+
+
+def column_names(layout: TableLayout) -> list[str]:
+    score = list(SCORE_COLUMNS) if layout.scores else []
+    return (["run"] if layout.several_runs else []) + list(COLUMNS[:4]) + score + list(COLUMNS[4:])
+
+
+def row_cells(row: LeaderboardRow, layout: TableLayout) -> list[str]:
     """The row's cells under `column_names`, as plain text (each format escapes them its own way)."""
-    return ([row.run] if several_runs else []) + [
-        str(row.trial), row.status, _percent(row.validation_accuracy), _percent(row.test_accuracy),
+    score = [row.objective, _score(row.validation_score), _score(row.test_score)] if layout.scores else []
+    return ([row.run] if layout.several_runs else []) + [
+        str(row.trial), row.status, _percent(row.validation_accuracy), _percent(row.test_accuracy), *score,
         _count(row.params), _count(row.flops), _number(row.latency_ms, 3), _number(row.train_seconds, 1),
         row.arch if row.status != "failed" else f"{row.arch} ({row.error})"]
 
@@ -238,13 +286,13 @@ def _markdown(rows: list[LeaderboardRow]) -> str:
     """A GitHub-flavoured Markdown table, to paste into a README or an issue; Pareto members carry a star."""
     if not rows:
         return "*No stored trials match.*"
-    several_runs = len({row.run for row in rows}) > 1
-    columns = [PARETO_MARK] + column_names(several_runs)
+    layout = table_layout(rows)
+    columns = [PARETO_MARK] + column_names(layout)
     lines = ["| " + " | ".join(columns) + " |",
              "|" + "|".join(":---" if column in TEXT_COLUMNS else ":---:" if column == PARETO_MARK else "---:"
                             for column in columns) + "|"]
     for row in rows:
-        cells = [PARETO_MARK if row.pareto else ""] + [markdown_text(cell) for cell in row_cells(row, several_runs)]
+        cells = [PARETO_MARK if row.pareto else ""] + [markdown_text(cell) for cell in row_cells(row, layout)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + f"\n\n{PARETO_NOTE}."
 
@@ -262,6 +310,10 @@ def markdown_text(text: str) -> str:
 
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.2f}%"
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
 
 
 def _count(value: int | None) -> str:

@@ -13,10 +13,11 @@ OBJECTIVES: tuple[tuple[str, bool], ...] = (("validation_accuracy", True), ("lat
 
 
 def objectives_of(row: Any) -> tuple[float, ...] | None:
-    """The row's objectives as values to minimise, or None when one is missing."""
+    """The row's objectives as values to minimise, or None when one is missing. A row that has a `quality` (a
+    leaderboard row: its accuracy, or its run's score for a regression) is judged on it instead of accuracy."""
     values = []
     for name, higher_is_better in OBJECTIVES:
-        value = getattr(row, name, None)
+        value = getattr(row, "quality" if name == "validation_accuracy" and hasattr(row, "quality") else name, None)
         if value is None or value != value:  # missing or NaN
             return None
         values.append(-value if higher_is_better else value)

@@ -28,10 +28,13 @@ class RunRecord:
     strategy: str
     dataset: str
     status: RunStatus
-    config: dict[str, Any] = field(default_factory=dict)  # the SearchConfig, so `--resume` can rebuild it
+    config: dict[str, Any] = field(default_factory=dict)  # the search's settings, so a resume can rebuild it
     strategy_state: dict[str, Any] | None = None  # the strategy's state_dict after the last finished trial
     created_at: datetime | None = None
     finished_at: datetime | None = None
+    task: str | None = None  # classification or regression (None: stored before nas searched regressions)
+    objective: str | None = None  # what `score` measures: accuracy, mnas, pareto or a metric such as val_loss
+    direction: str | None = None  # max or min: which scores are better
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ class TrialRecord:
     arch: dict[str, Any]  # the architecture as JSON data (Architecture.to_dict)
     error: str | None = None
     validation_accuracy: float | None = None
-    test_accuracy: float | None = None  # set once, by the final training of the run's top-k
+    test_accuracy: float | None = None  # set once, by the final training of the run's top-k (a classification)
     params: int | None = None
     flops: int | None = None
     latency_ms: float | None = None
@@ -68,3 +71,12 @@ class TrialRecord:
     latency_batch_size: int | None = None
     latency_batch_ms: float | None = None
     final_epochs: int | None = None  # epochs of the final training, once it ran
+    # The run's objective on validation (`score`, as the run's direction ranks it) and every validation metric the
+    # last epoch reported; the final training's on the test set; where its trained model was saved, and its seed.
+    score: float | None = None
+    metrics: dict[str, float] | None = None
+    test_score: float | None = None
+    test_metrics: dict[str, float] | None = None
+    model_path: str | None = None
+    final_seed: int | None = None
+    layers: list[dict[str, Any]] | None = None  # the built model's layers (kind, label, shape, params), for diagrams

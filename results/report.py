@@ -13,9 +13,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
-from results.diagrams import architecture_layers, choices_html, layers_svg, total_params
+from results.diagrams import choices_html, layers_svg, stored_layers, total_params
 from results.leaderboard import (PARETO_MARK, PARETO_NOTE, TEXT_COLUMNS, LeaderboardRow, column_names, row_cells,
-                                 run_costs)
+                                 run_costs, table_layout)
 from results.plots import Point, Progress, minutes_between, pareto_svg, progress_svg, run_colour
 from results.records import RunRecord, TrialRecord
 from results.store import ResultStore
@@ -88,12 +88,12 @@ def _runs_section(store: ResultStore, runs: list[str], records: dict[str, RunRec
 
 
 def _table_section(rows: list[LeaderboardRow], runs: list[str]) -> str:
-    several_runs = len(runs) > 1
-    columns = [PARETO_MARK] + column_names(several_runs)
+    layout = table_layout(rows)
+    columns = [PARETO_MARK] + column_names(layout)
     head = "".join(f'<th class="{_cell_class(column)}">{_text(column)}</th>' for column in columns)
     body = []
     for row in rows:
-        cells = [PARETO_MARK if row.pareto else ""] + row_cells(row, several_runs)
+        cells = [PARETO_MARK if row.pareto else ""] + row_cells(row, layout)
         body.append(f'<tr class="{"front" if row.pareto else ""} {_text(row.status)}">' + "".join(
             f'<td class="{_cell_class(column)}">{_text(cell)}</td>' for column, cell in zip(columns, cells)) + "</tr>")
     return (f'<section><h2>Leaderboard</h2><table class="board"><thead><tr>{head}</tr></thead>'
@@ -138,32 +138,41 @@ def _diagrams_section(rows: list[LeaderboardRow], trials: dict[str, list[TrialRe
     chosen = _diagram_rows(rows, max_diagrams)
     if not chosen:
         return ""
-    # A row carries its architecture's canonical key; the stored trial has the choices themselves.
-    arches = {(trial.run, trial.number): trial.arch for run_trials in trials.values() for trial in run_trials}
+    # A row carries its architecture's canonical key; the stored trial has the values and the layers built.
+    stored = {(trial.run, trial.number): trial for run_trials in trials.values() for trial in run_trials}
     figures = []
     for row in chosen:
-        arch = arches.get((row.run, row.trial)) or {}
-        layers = architecture_layers(row.space, arch, row.dataset)
-        drawing = layers_svg(layers) if layers else choices_html(arch)
+        trial = stored.get((row.run, row.trial))
+        layers = stored_layers(trial.layers if trial else None)
+        drawing = layers_svg(layers) if layers else choices_html(trial.arch if trial else {})
         check = ""
         if layers and row.params is not None and total_params(layers) not in (None, row.params):
-            check = f" (the diagram counts {total_params(layers):,})"  # the builders changed since the trial ran
-        facts = [f"validation {_percent(row.validation_accuracy)}",
-                 f"test {_percent(row.test_accuracy)}" if row.test_accuracy is not None else "",
+            check = f" (the layers count {total_params(layers):,})"
+        facts = [_score_text(row, "validation"),
+                 _score_text(row, "test") if row.test_score is not None else "",
                  f"{row.latency_ms:.3f} ms" if row.latency_ms is not None else "",
                  f"{row.params:,} parameters{check}" if row.params is not None else ""]
         figures.append(f'<figure class="architecture"><figcaption><strong>{PARETO_MARK + " " if row.pareto else ""}'
                        f'{_text(row.run)} · trial {row.trial}</strong><br>{_text(", ".join(f for f in facts if f))}'
                        f'<br><code>{_text(row.space)}: {_text(row.arch)}</code></figcaption>{drawing}</figure>')
     return (f'<section id="architectures"><h2>Best architectures</h2><p class="note">The {TOP_BY_ACCURACY} most '
-            f'accurate trials, then Pareto members ({PARETO_MARK}), at most {max_diagrams}; layers as the '
-            f'search space builds them, with output shapes and parameters where the dataset\'s input shape is '
-            f'known.</p><div class="figures">{"".join(figures)}</div></section>')
+            f'accurate trials, then Pareto members ({PARETO_MARK}), at most {max_diagrams}; layers as each trial '
+            f'built them, with output shapes and parameters.</p><div class="figures">{"".join(figures)}</div>'
+            f'</section>')
+
+
+def _score_text(row: LeaderboardRow, part: str) -> str:
+    accuracy = row.validation_accuracy if part == "validation" else row.test_accuracy
+    if accuracy is not None:
+        return f"{part} {_percent(accuracy)}"
+    score = row.validation_score if part == "validation" else row.test_score
+    metric = row.objective.removeprefix("val_")
+    return f"{part} {metric} {score:.4g}" if score is not None else ""
 
 
 def _diagram_rows(rows: list[LeaderboardRow], cap: int) -> list[LeaderboardRow]:
-    scored = sorted((row for row in rows if row.validation_accuracy is not None),
-                    key=lambda row: (-row.validation_accuracy, row.params or 0, row.run, row.trial))
+    scored = sorted((row for row in rows if row.quality is not None),
+                    key=lambda row: (-row.quality, row.params or 0, row.run, row.trial))
     chosen = scored[:TOP_BY_ACCURACY] + [row for row in scored[TOP_BY_ACCURACY:] if row.pareto]
     return chosen[:cap]
 

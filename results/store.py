@@ -20,7 +20,7 @@ from results.records import RunRecord, RunStatus, TrialRecord, TrialStatus
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # How long a writer waits for another process's lock on a SQLite file before giving up (seconds).
 SQLITE_BUSY_TIMEOUT_S = 30
 # The PostgreSQL advisory lock that makes creating and upgrading a store's tables one process at a time.
@@ -45,6 +45,10 @@ runs_table = sa.Table(
     sa.Column("strategy_state", sa.JSON),
     sa.Column("created_at", sa.DateTime(timezone=True)),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
+    # Added in schema version 5: what the run searched for.
+    sa.Column("task", sa.String(16)),
+    sa.Column("objective", sa.String(200)),
+    sa.Column("direction", sa.String(8)),
 )
 
 trials_table = sa.Table(
@@ -79,12 +83,22 @@ trials_table = sa.Table(
     sa.Column("latency_batch_ms", sa.Float),
     # Added in schema version 4: how many epochs the final training ran (fitted to a time budget, or as asked).
     sa.Column("final_epochs", sa.Integer),
+    # Added in schema version 5: any objective, every validation and test metric, the kept model, the layers.
+    sa.Column("score", sa.Float),
+    sa.Column("metrics", sa.JSON),
+    sa.Column("test_score", sa.Float),
+    sa.Column("test_metrics", sa.JSON),
+    sa.Column("model_path", sa.Text),
+    sa.Column("final_seed", sa.Integer),
+    sa.Column("layers", sa.JSON),
 )
-# The columns each schema version added to an existing table, so an older store is upgraded in place.
+# The columns each schema version added to existing tables, so an older store is upgraded in place.
 _ADDED_COLUMNS = {
-    2: ("trials", ("attempts", "cpu_seconds", "gpu_seconds", "final_cpu_seconds", "final_gpu_seconds")),
-    3: ("trials", ("latency_device", "latency_threads", "latency_batch_size", "latency_batch_ms")),
-    4: ("trials", ("final_epochs",)),
+    2: [("trials", ("attempts", "cpu_seconds", "gpu_seconds", "final_cpu_seconds", "final_gpu_seconds"))],
+    3: [("trials", ("latency_device", "latency_threads", "latency_batch_size", "latency_batch_ms"))],
+    4: [("trials", ("final_epochs",))],
+    5: [("runs", ("task", "objective", "direction")),
+        ("trials", ("score", "metrics", "test_score", "test_metrics", "model_path", "final_seed", "layers"))],
 }
 
 _URL_EXAMPLE = "sqlite:///path/to/nas.db or postgresql://user:password@host/database"
@@ -192,12 +206,17 @@ class ResultStore:
             if connection.execute(trials_table.update().where(key).values(row)).rowcount == 0:
                 connection.execute(trials_table.insert().values(row))
 
-    def set_test_accuracy(self, run: str, number: int, test_accuracy: float, cpu_seconds: float | None = None,
-                          gpu_seconds: float | None = None, epochs: int | None = None) -> None:
-        """Record the final training of a top-k trial: its test accuracy, its epochs and what the training cost."""
+    def set_final_training(self, run: str, number: int, *, test_accuracy: float | None = None,
+                           test_score: float | None = None, test_metrics: dict | None = None,
+                           model_path: str | None = None, final_seed: int | None = None,
+                           cpu_seconds: float | None = None, gpu_seconds: float | None = None,
+                           epochs: int | None = None) -> None:
+        """Record the final training of a top-k trial: its test figures, its saved model and seed, its epochs and
+        what the training cost."""
         key = (trials_table.c.run == run) & (trials_table.c.number == number)
-        values = dict(test_accuracy=test_accuracy, final_cpu_seconds=cpu_seconds, final_gpu_seconds=gpu_seconds,
-                      final_epochs=epochs)
+        values = dict(test_accuracy=test_accuracy, test_score=test_score, test_metrics=test_metrics,
+                      model_path=model_path, final_seed=final_seed, final_cpu_seconds=cpu_seconds,
+                      final_gpu_seconds=gpu_seconds, final_epochs=epochs)
         with self.engine.begin() as connection:
             updated = connection.execute(trials_table.update().where(key).values(values))
         if updated.rowcount == 0:
@@ -228,7 +247,7 @@ class ResultStore:
             elif not stored.isdigit() or not 1 <= int(stored) <= SCHEMA_VERSION:
                 raise StoreError(f"The result store at {self.url} has schema version {stored}. Expected version "
                                  f"{SCHEMA_VERSION} or older: open it with the nas release that wrote it, or use "
-                                 f"another --storage/--output")
+                                 f"another store (storage or output)")
             elif int(stored) < SCHEMA_VERSION:
                 _upgrade(connection, int(stored))
                 logger.info("Upgraded the result store at %s from schema version %s to %d; nothing was removed.",
@@ -251,18 +270,18 @@ def _upgrade(connection: sa.Connection, version: int) -> None:
     """Add the columns of every later schema version to an older store, in the caller's transaction: either all
     of them land, with the new version number, or none."""
     for added_in in range(version + 1, SCHEMA_VERSION + 1):
-        table_name, columns = _ADDED_COLUMNS[added_in]
-        table = metadata.tables[table_name]
-        for name in columns:
-            column_type = table.c[name].type.compile(dialect=connection.dialect)
-            connection.execute(sa.text(f"ALTER TABLE {table_name} ADD COLUMN {name} {column_type}"))
+        for table_name, columns in _ADDED_COLUMNS[added_in]:
+            table = metadata.tables[table_name]
+            for name in columns:
+                column_type = table.c[name].type.compile(dialect=connection.dialect)
+                connection.execute(sa.text(f"ALTER TABLE {table_name} ADD COLUMN {name} {column_type}"))
     connection.execute(meta_table.update().where(meta_table.c.key == "schema_version")
                        .values(value=str(SCHEMA_VERSION)))
 
 
 def _run_exists(name: str) -> RunExistsError:
-    return RunExistsError(f"A run named {name!r} is already stored. Expected a new --name, "
-                          f"or --resume --name {name} to continue it")
+    return RunExistsError(f"A run named {name!r} is already stored. Expected a new name, or to resume run {name} "
+                          "(resume=True, --resume) to continue it")
 
 
 def _create_engine(url: str) -> sa.Engine:
@@ -282,7 +301,7 @@ def _create_engine(url: str) -> sa.Engine:
                 file.parent.mkdir(parents=True, exist_ok=True)
             except OSError as error:
                 raise StoreError(f"Cannot create the folder of the result store {file}: {error.strerror}. "
-                                 f"Expected a writable --output folder") from None
+                                 f"Expected a writable output folder") from None
     try:
         engine = sa.create_engine(parsed, **options)
     except sa_errors.NoSuchModuleError:

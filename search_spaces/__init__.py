@@ -1,9 +1,10 @@
-"""Declarative search spaces: `Choice`, `SearchSpace`, `Architecture`, and the built-in `mlp` and `cnn`."""
+"""Declarative search spaces: `Choice`, `Int`, `Float`, `SearchSpace`, `Architecture`; the built-in `mlp` and `cnn`."""
 from __future__ import annotations
 
-from search_spaces.base import Architecture, Choice, InvalidArchitectureError, SearchSpace
+from search_spaces.base import TASKS, Architecture, SearchSpace
 from search_spaces.cnn import CNN_SPACE
 from search_spaces.mlp import MLP_SPACE
+from search_spaces.parameters import Choice, Float, Int, InvalidArchitectureError, Parameter
 
 SPACES: dict[str, SearchSpace] = {space.name: space for space in (MLP_SPACE, CNN_SPACE)}
 
@@ -15,4 +16,5 @@ def get_space(name: str) -> SearchSpace:
     return SPACES[name]
 
 
-__all__ = ["Architecture", "Choice", "InvalidArchitectureError", "SearchSpace", "SPACES", "get_space"]
+__all__ = ["Architecture", "Choice", "Float", "Int", "InvalidArchitectureError", "Parameter", "SearchSpace",
+           "SPACES", "TASKS", "get_space"]

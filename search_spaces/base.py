@@ -1,75 +1,36 @@
-"""The three types every search is written in: a `Choice`, a `SearchSpace` of choices, an `Architecture`.
+"""A `SearchSpace` of parameters (search_spaces/parameters.py) and the `Architecture`s that are its points.
 
-An architecture is pure data (like nasbench's ModelSpec): the values of the choices that are active for it, with a
-canonical key that round-trips (`space.from_key(arch.key) == arch`). Building a Keras model from it is the
+An architecture is pure data (like nasbench's ModelSpec): the values of the parameters that are active for it, with
+a canonical key that round-trips (`space.from_key(arch.key) == arch`). Building a Keras model from it is the
 space's builder's job and imports Keras only then, so strategies can be tested without TensorFlow.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import math
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, Iterator, Mapping, Sequence, Union
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-Value = Union[bool, int, float, str]
+from search_spaces.parameters import (Choice, InvalidArchitectureError, Parameter, Value, format_value,
+                                      parameter_from_dict)
+
 # Batch norm's moving statistics with Keras' default momentum (0.99) take several hundred steps to settle; a
 # cheap trial trains about a hundred, and would be scored near chance in inference mode. 0.9 settles in tens.
 BATCH_NORM_MOMENTUM = 0.9
-# Strings in a key are written bare, so they must not contain the key's separators.
-_KEY_UNSAFE = set(",=|:{}[]\" ")
+TASKS = ("classification", "regression")
 
 
-class InvalidArchitectureError(ValueError):
-    """An architecture that is not a point of its space; the message says which choice and why."""
-
-
-@dataclass(frozen=True)
-class Choice:
-    """One decision with a finite list of options.
-
-    `when` makes the choice conditional: `Choice("units_2", [64, 128], when={"depth": [2, 3]})` exists only
-    when the earlier choice `depth` is 2 or 3 (and is itself active). Several entries must all hold.
-    """
-
-    name: str
-    options: tuple[Value, ...]
-    when: Mapping[str, tuple[Value, ...]] = field(default_factory=dict)
-
-    def __init__(self, name: str, options: Sequence[Value], when: Mapping[str, Sequence[Value]] | None = None):
-        if not isinstance(name, str) or not name.isidentifier():
-            raise ValueError(f"Expected a choice name that is a Python identifier. Received: {name!r}")
-        options = tuple(options)
-        if not options:
-            raise ValueError(f"Expected at least one option for choice {name!r}. Received: no options")
-        for option in options:
-            _check_option(name, option)
-        if len({_format_value(option) for option in options}) != len(options):
-            raise ValueError(f"Expected distinct options for choice {name!r}. Received: {list(options)}")
-        conditions = {parent: tuple(values) for parent, values in (when or {}).items()}
-        for parent, values in conditions.items():
-            if not values:
-                raise ValueError(f"Choice {name!r}: expected at least one value of {parent!r} in `when`.")
-        object.__setattr__(self, "name", name)
-        object.__setattr__(self, "options", options)
-        object.__setattr__(self, "when", MappingProxyType(conditions))
-
-    def is_active(self, decided: Mapping[str, Value]) -> bool:
-        """Whether this choice exists given the values decided so far (an inactive parent deactivates it)."""
-        return all(parent in decided and decided[parent] in values for parent, values in self.when.items())
-
-    def index(self, value: Value) -> int:
-        for position, option in enumerate(self.options):
-            if _same_value(option, value):
-                return position
-        raise InvalidArchitectureError(
-            f"Choice {self.name!r} has no option {value!r}. Expected one of: {list(self.options)}")
+def output_activation(task: str) -> str | None:
+    """What a built-in space's last layer applies: a softmax over a classification's classes, nothing (plain
+    values) for a regression."""
+    return "softmax" if task == "classification" else None
 
 
 class Architecture(Mapping[str, Value]):
-    """An immutable point of a search space: the values of its active choices, in the space's order."""
+    """An immutable point of a search space: the values of its active parameters, in the space's order."""
 
     __slots__ = ("_space", "_values")
 
@@ -84,7 +45,7 @@ class Architecture(Mapping[str, Value]):
     @property
     def key(self) -> str:
         """Canonical string, e.g. `blocks=2,filters_1=20,...`; `SearchSpace.from_key` parses it back."""
-        return ",".join(f"{name}={_format_value(value)}" for name, value in self._values.items())
+        return ",".join(f"{name}={format_value(value)}" for name, value in self._values.items())
 
     def __getitem__(self, name: str) -> Value:
         return self._values[name]
@@ -115,52 +76,71 @@ class Architecture(Mapping[str, Value]):
         """Parse `to_json` output; the result is unvalidated data: `space.validate(arch)` checks it."""
         try:
             document = json.loads(text)
-        except json.JSONDecodeError as error:
+        except (json.JSONDecodeError, RecursionError) as error:
             raise InvalidArchitectureError(f"Expected architecture JSON. Received text that is not JSON: {error}")
         if not (isinstance(document, dict) and isinstance(document.get("space"), str)
                 and isinstance(document.get("arch"), dict)):
             raise InvalidArchitectureError(
-                'Expected architecture JSON of the form {"space": NAME, "arch": {CHOICE: VALUE, ...}}. '
+                'Expected architecture JSON of the form {"space": NAME, "arch": {PARAMETER: VALUE, ...}}. '
                 f"Received: {text[:80]!r}")
         return Architecture(document["space"], document["arch"])
 
 
-Builder = Callable[[Architecture, tuple, int], Any]
+# builder(arch, input_shape, num_outputs) -> an uncompiled (or compiled) keras.Model; it may also take `task`.
+Builder = Callable[..., Any]
 
 
 class SearchSpace:
-    """An ordered list of choices (parents before the choices that depend on them) and an optional builder.
+    """An ordered list of parameters (parents before the parameters that depend on them) and an optional builder.
 
-    `builder(arch, input_shape, num_classes)` returns a Keras model; `references` names hand-made
-    architectures that are points of the space (e.g. the seed lecture's LeNet in `cnn`).
+    `builder(arch, input_shape, num_outputs)` returns a Keras model for inputs of `input_shape` (no batch axis)
+    with `num_outputs` outputs (the classes of a classification, the targets of a regression). A builder that
+    declares a parameter named `task` is also told whether the task is "classification" or "regression", so one
+    space can end in a softmax for the one and a linear layer for the other, as the built-in spaces do.
+    `references` names hand-made architectures that are points of the space (e.g. the seed lecture's LeNet).
     """
 
-    def __init__(self, name: str, choices: Sequence[Choice], builder: Builder | None = None,
+    def __init__(self, name: str, parameters: Sequence[Parameter], builder: Builder | None = None,
                  references: Mapping[str, Mapping[str, Value]] | None = None):
+        if not isinstance(name, str) or not name.strip() or any(c in name for c in "/\\") \
+                or not name.isprintable():
+            raise ValueError(f"Expected a space name of printable characters without / or \\. Received: {name!r}")
         self.name = name
-        self.choices = tuple(choices)
-        if not self.choices:
-            raise ValueError(f"Expected a search space with at least one choice. Received: space {name!r} "
+        self.parameters = tuple(parameters)
+        if not self.parameters:
+            raise ValueError(f"Expected a search space with at least one parameter. Received: space {name!r} "
                              "with none")
-        self._by_name: dict[str, Choice] = {}
-        for choice in self.choices:
-            if choice.name in self._by_name:
-                raise ValueError(f"Space {name!r}: choice {choice.name!r} is defined twice.")
-            for parent, values in choice.when.items():
+        self._by_name: dict[str, Parameter] = {}
+        for parameter in self.parameters:
+            if not isinstance(parameter, Parameter):
+                raise ValueError(f"Space {name!r}: expected parameters that are Choice, Int or Float. Received "
+                                 f"{parameter!r} of type {type(parameter).__name__}")
+            if parameter.name in self._by_name:
+                raise ValueError(f"Space {name!r}: parameter {parameter.name!r} is defined twice.")
+            for parent, values in parameter.when.items():
                 if parent not in self._by_name:
-                    raise ValueError(f"Space {name!r}: choice {choice.name!r} depends on {parent!r}, which "
+                    raise ValueError(f"Space {name!r}: parameter {parameter.name!r} depends on {parent!r}, which "
                                      "must be defined before it.")
                 for value in values:
-                    self._by_name[parent].index(value)
-            self._by_name[choice.name] = choice
+                    self._by_name[parent].canonical(value)
+            self._by_name[parameter.name] = parameter
+        if builder is not None and not callable(builder):
+            raise ValueError(f"Space {name!r}: expected a callable builder. Received {builder!r}")
         self._builder = builder
+        self._builder_takes_task = builder is not None and _takes_keyword(builder, "task")
         self.references = MappingProxyType(
             {ref_name: self.validate(values) for ref_name, values in (references or {}).items()})
 
     def __repr__(self) -> str:
-        return f"SearchSpace({self.name!r}, {len(self.choices)} choices, {self.size:,} architectures)"
+        size = self.size
+        return f"SearchSpace({self.name!r}, {len(self.parameters)} parameters, " \
+               f"{'infinitely many' if size == float('inf') else f'{size:,}'} architectures)"
 
-    def choice(self, name: str) -> Choice:
+    @property
+    def builder(self) -> Builder | None:
+        return self._builder
+
+    def parameter(self, name: str) -> Parameter:
         return self._by_name[name]
 
     def validate(self, values: Mapping[str, Value] | Architecture) -> Architecture:
@@ -168,94 +148,96 @@ class SearchSpace:
         if isinstance(values, Architecture) and values.space != self.name:
             raise InvalidArchitectureError(
                 f"Expected an architecture of space {self.name!r}. Received one of space {values.space!r}")
+        if not isinstance(values, Mapping):
+            raise InvalidArchitectureError(f"Expected an architecture as a mapping of parameter names to values. "
+                                           f"Received {type(values).__name__}")
         unknown = [name for name in values if name not in self._by_name]
         if unknown:
             raise InvalidArchitectureError(
-                f"Space {self.name!r} has no choice {unknown[0]!r}. Expected names among: "
-                f"{[choice.name for choice in self.choices]}")
+                f"Space {self.name!r} has no parameter {unknown[0]!r}. Expected names among: "
+                f"{[parameter.name for parameter in self.parameters]}")
         decided: dict[str, Value] = {}
-        for choice in self.choices:
-            active = choice.is_active(decided)
-            if active and choice.name not in values:
+        for parameter in self.parameters:
+            active = parameter.is_active(decided)
+            if active and parameter.name not in values:
                 raise InvalidArchitectureError(
-                    f"Architecture of space {self.name!r} is missing choice {choice.name!r}. "
-                    f"Expected one of: {list(choice.options)}")
-            if not active and choice.name in values:
+                    f"Architecture of space {self.name!r} is missing parameter {parameter.name!r} ({parameter!r})")
+            if not active and parameter.name in values:
                 raise InvalidArchitectureError(
-                    f"Choice {choice.name!r} is inactive here (it needs {_describe(choice.when)}); "
+                    f"Parameter {parameter.name!r} is inactive here (it needs {_describe(parameter.when)}); "
                     "expected it to be left out")
             if active:
-                decided[choice.name] = choice.options[choice.index(values[choice.name])]
+                decided[parameter.name] = parameter.canonical(values[parameter.name])
         return Architecture(self.name, decided)
 
     def sample(self, rng: np.random.Generator) -> Architecture:
-        """Draw every active choice uniformly, in order."""
+        """Draw every active parameter (uniformly, or log-uniformly for a log range), in order."""
         decided: dict[str, Value] = {}
-        for choice in self.choices:
-            if choice.is_active(decided):
-                decided[choice.name] = choice.options[int(rng.integers(len(choice.options)))]
+        for parameter in self.parameters:
+            if parameter.is_active(decided):
+                decided[parameter.name] = parameter.sample(rng)
         return Architecture(self.name, decided)
 
     def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
-        """`arch` with one active decision changed to another of its options (the mutation of Real et al. 2019).
+        """`arch` with one active decision changed (the mutation of Real et al. 2019): a Choice to another of its
+        options, a range to a nearby value (a normal step of a fifth of its width, on its scale).
 
-        Choices that the change activates are drawn uniformly, choices it deactivates are dropped, and every other
-        decision is kept. An architecture without a choice of two or more options comes back unchanged.
+        Parameters that the change activates are drawn at random, parameters it deactivates are dropped, and every
+        other decision is kept. An architecture with nothing that can change comes back unchanged.
         """
         arch = self.validate(arch)
-        mutable = [choice for choice in self.choices if choice.name in arch and len(choice.options) > 1]
+        mutable = [parameter for parameter in self.parameters if parameter.name in arch and parameter.count > 1]
         if not mutable:
             return arch
         changed = mutable[int(rng.integers(len(mutable)))]
-        others = [option for option in changed.options if not _same_value(option, arch[changed.name])]
         decided: dict[str, Value] = {}
-        for choice in self.choices:
-            if not choice.is_active(decided):
+        for parameter in self.parameters:
+            if not parameter.is_active(decided):
                 continue
-            if choice is changed:
-                decided[choice.name] = others[int(rng.integers(len(others)))]
-            elif choice.name in arch:
-                decided[choice.name] = arch[choice.name]
+            if parameter is changed:
+                decided[parameter.name] = parameter.neighbour(arch[parameter.name], rng)
+            elif parameter.name in arch:
+                decided[parameter.name] = arch[parameter.name]
             else:
-                decided[choice.name] = choice.options[int(rng.integers(len(choice.options)))]
+                decided[parameter.name] = parameter.sample(rng)
         return Architecture(self.name, decided)
 
     def enumerate(self) -> Iterator[Architecture]:
-        """Every architecture of the space once, in a fixed order (use only on small spaces)."""
+        """Every architecture of the space once, in a fixed order (small spaces without Float ranges only)."""
         def extend(position: int, decided: dict[str, Value]) -> Iterator[dict[str, Value]]:
-            if position == len(self.choices):
+            if position == len(self.parameters):
                 yield dict(decided)
                 return
-            choice = self.choices[position]
-            if not choice.is_active(decided):
+            parameter = self.parameters[position]
+            if not parameter.is_active(decided):
                 yield from extend(position + 1, decided)
                 return
-            for option in choice.options:
-                decided[choice.name] = option
+            for value in parameter.values():
+                decided[parameter.name] = value
                 yield from extend(position + 1, decided)
-                del decided[choice.name]
+                del decided[parameter.name]
 
         for values in extend(0, {}):
             yield Architecture(self.name, values)
 
     @property
-    def size(self) -> int:
-        """How many distinct architectures the space holds (counted, not enumerated)."""
-        parents = {parent for choice in self.choices for parent in choice.when}
+    def size(self) -> float:
+        """How many distinct architectures the space holds (counted, not enumerated; inf with a Float range)."""
+        parents = {parent for parameter in self.parameters for parent in parameter.when}
 
-        def count(position: int, decided: dict[str, Value]) -> int:
-            if position == len(self.choices):
+        def count(position: int, decided: dict[str, Value]) -> float:
+            if position == len(self.parameters):
                 return 1
-            choice = self.choices[position]
-            if not choice.is_active(decided):
+            parameter = self.parameters[position]
+            if not parameter.is_active(decided):
                 return count(position + 1, decided)
-            if choice.name not in parents:  # nothing depends on it: its options multiply
-                return len(choice.options) * count(position + 1, decided)
+            if parameter.name not in parents or parameter.count == math.inf:  # its values multiply
+                return parameter.count * count(position + 1, decided)
             total = 0
-            for option in choice.options:
-                decided[choice.name] = option
+            for value in parameter.values():
+                decided[parameter.name] = value
                 total += count(position + 1, decided)
-                del decided[choice.name]
+                del decided[parameter.name]
             return total
 
         return count(0, {})
@@ -266,14 +248,9 @@ class SearchSpace:
             name, separator, text = part.partition("=")
             if not separator or name not in self._by_name:
                 raise InvalidArchitectureError(
-                    f"Expected an architecture key of space {self.name!r} like 'choice=value,...'. "
+                    f"Expected an architecture key of space {self.name!r} like 'parameter=value,...'. "
                     f"Received: {key!r}")
-            choice = self._by_name[name]
-            matches = [option for option in choice.options if _format_value(option) == text]
-            if not matches:
-                raise InvalidArchitectureError(
-                    f"Choice {name!r} has no option {text!r}. Expected one of: {list(choice.options)}")
-            values[name] = matches[0]
+            values[name] = self._by_name[name].parse(text)
         return self.validate(values)
 
     def from_json(self, text: str) -> Architecture:
@@ -289,41 +266,37 @@ class SearchSpace:
                            f"Expected one of: {sorted(self.references)}")
         return self.references[name]
 
-    def build(self, arch: Architecture, input_shape: Sequence[int], num_classes: int):
-        """The Keras model of `arch` for inputs of `input_shape` (no batch axis) and `num_classes` outputs."""
+    def build(self, arch: Architecture | Mapping[str, Value], input_shape: Sequence[int], num_outputs: int,
+              task: str = "classification"):
+        """The Keras model of `arch` for inputs of `input_shape` (no batch axis) and `num_outputs` outputs."""
         if self._builder is None:
             raise TypeError(f"Space {self.name!r} has no builder: pass builder= to SearchSpace to build models.")
-        return self._builder(self.validate(arch), tuple(input_shape), int(num_classes))
+        if task not in TASKS:
+            raise ValueError(f"Expected task in {TASKS}. Received: {task!r}")
+        extra = {"task": task} if self._builder_takes_task else {}
+        return self._builder(self.validate(arch), tuple(input_shape), int(num_outputs), **extra)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The space's parameters as JSON data (the builder and references are code, not data)."""
+        return {"name": self.name, "parameters": [parameter.to_dict() for parameter in self.parameters]}
+
+    @staticmethod
+    def from_dict(spec: Mapping[str, Any], builder: Builder | None = None) -> SearchSpace:
+        return SearchSpace(spec["name"], [parameter_from_dict(item) for item in spec["parameters"]], builder)
 
 
-def _check_option(name: str, option: Any) -> None:
-    if isinstance(option, (np.generic,)):
-        raise ValueError(f"Choice {name!r}: expected plain Python options (bool, int, float, str). "
-                         f"Received numpy value {option!r}; use .item()")
-    if not isinstance(option, (bool, int, float, str)):
-        raise ValueError(f"Choice {name!r}: expected options that are bool, int, float or str. "
-                         f"Received {option!r} of type {type(option).__name__}")
-    if isinstance(option, float) and not math.isfinite(option):
-        raise ValueError(f"Choice {name!r}: expected finite numbers. Received {option!r}")
-    if isinstance(option, str) and (not option or _KEY_UNSAFE & set(option)):
-        raise ValueError(f"Choice {name!r}: expected non-empty string options without any of "
-                         f"{''.join(sorted(_KEY_UNSAFE))!r}. Received {option!r}")
-
-
-def _format_value(value: Value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value) if isinstance(value, float) else str(value)
-
-
-def _same_value(option: Value, value: Any) -> bool:
-    # bool is an int subclass: keep True distinct from 1 so keys and JSON stay unambiguous.
-    if isinstance(option, bool) or isinstance(value, bool):
-        return isinstance(option, bool) and isinstance(value, bool) and option == value
-    if isinstance(option, str) or isinstance(value, str):
-        return option == value
-    return isinstance(value, (int, float)) and option == value
+def _takes_keyword(function: Callable, name: str) -> bool:
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):  # some builtins and C callables have no signature
+        return False
+    return name in parameters or any(parameter.kind is inspect.Parameter.VAR_KEYWORD
+                                     for parameter in parameters.values())
 
 
 def _describe(conditions: Mapping[str, tuple[Value, ...]]) -> str:
     return " and ".join(f"{parent} in {list(values)}" for parent, values in conditions.items())
+
+
+__all__ = ["Architecture", "BATCH_NORM_MOMENTUM", "Builder", "Choice", "InvalidArchitectureError", "SearchSpace",
+           "TASKS", "output_activation"]

@@ -6,7 +6,8 @@ small CNNs stay small. The seed lecture's LeNet-like CNN (20 then 50 filters of 
 """
 from __future__ import annotations
 
-from search_spaces.base import BATCH_NORM_MOMENTUM, Architecture, Choice, SearchSpace
+from search_spaces.base import BATCH_NORM_MOMENTUM, Architecture, SearchSpace, output_activation
+from search_spaces.parameters import Choice
 
 MAX_BLOCKS = 3
 FILTERS = [8, 16, 20, 32, 50, 64]
@@ -19,9 +20,12 @@ def _blocks(from_block: int) -> dict[str, list[int]]:
     return {"blocks": list(range(from_block, MAX_BLOCKS + 1))}
 
 
-def build_cnn(arch: Architecture, input_shape: tuple, num_classes: int):
+def build_cnn(arch: Architecture, input_shape: tuple, num_outputs: int, task: str = "classification"):
     import keras  # imported here so that spaces and strategies load without TensorFlow
 
+    if len(input_shape) != 3:
+        raise ValueError(f"The cnn space builds 2-D convolutions: expected inputs shaped (height, width, channels). "
+                         f"Received: {input_shape}")
     height, width = input_shape[0], input_shape[1]
     if min(height, width) >> arch["blocks"] < 1:
         raise ValueError(f"{arch['blocks']} pooling blocks shrink a {height}x{width} input below 1x1. "
@@ -49,7 +53,7 @@ def build_cnn(arch: Architecture, input_shape: tuple, num_classes: int):
             features = keras.layers.Dense(arch["dense_units"], activation=arch["activation"])(features)
     if arch["dropout"] > 0:
         features = keras.layers.Dropout(arch["dropout"])(features)
-    outputs = keras.layers.Dense(num_classes, activation="softmax")(features)
+    outputs = keras.layers.Dense(num_outputs, activation=output_activation(task))(features)
     return keras.Model(inputs, outputs, name="cnn")
 
 

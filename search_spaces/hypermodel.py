@@ -1,20 +1,39 @@
-"""Any search space as a keras-tuner `HyperModel`, so keras-tuner's own tuners (RandomSearch,
-BayesianOptimization, Hyperband) can search it.
+"""keras-tuner, both ways: any space as a keras-tuner `HyperModel`, and a keras-tuner `build(hp)` function or
+`HyperModel` as a space that nas's own strategies search.
 
-keras-tuner does the tuning; this module only declares the space in its terms, through its public API: each choice
-becomes `hp.Choice` (`hp.Boolean` for a yes/no one), and a conditional choice is declared inside
-`hp.conditional_scope` of the choices it depends on, so keras-tuner knows when it is active. keras-tuner is
-imported when a HyperModel is made.
+keras-tuner does the declaring, through its public API (`HyperParameters`, `conditional_scope`); keras-tuner is
+imported only when one of these functions runs.
+
+Discovering a space from `build(hp)`: keras-tuner itself learns the space as trials run, since code can declare a
+hyperparameter only on some paths (`for i in range(hp.Int("layers", 1, 3)): hp.Int(f"units_{i}", ...)`). nas needs
+the whole space before its first proposal, so it calls `build` several times: once with keras-tuner's defaults,
+then with random values of everything declared so far, until `QUIET_PASSES` calls in a row declare nothing new
+(at most `MAX_PASSES`). Each declaration maps onto a parameter: `hp.Choice` and `hp.Boolean` to a `Choice`,
+`hp.Fixed` to a one-option `Choice`, `hp.Int` and `hp.Float` to `Int` and `Float` (a `step` makes the values a
+`Choice` of the stepped values; "reverse_log" sampling is searched on a linear scale). A hyperparameter declared
+inside `hp.conditional_scope(parent, values)` becomes conditional on the parent, as keras-tuner knows it; one that
+a loop declares without a scope is, for keras-tuner and for nas alike, always present.
 """
 from __future__ import annotations
 
 import contextlib
-from typing import Sequence
+from typing import Any, Callable, Sequence
+
+import numpy as np
 
 from search_spaces.base import Architecture, SearchSpace
+from search_spaces.parameters import Choice, Float, Int, Parameter
+
+MAX_PASSES = 40
+QUIET_PASSES = 5
+_MAX_STEPPED_VALUES = 1000
 
 
-def to_hypermodel(space: SearchSpace, input_shape: Sequence[int], num_classes: int, learning_rate: float = 1e-3):
+class HyperModelError(ValueError):
+    """A keras-tuner build function or HyperModel nas cannot search; the message says why."""
+
+
+def to_hypermodel(space: SearchSpace, input_shape: Sequence[int], num_outputs: int, learning_rate: float = 1e-3):
     """A `keras_tuner.HyperModel` whose models are `space`'s architectures, compiled with Adam for accuracy."""
     import keras
     import keras_tuner
@@ -22,14 +41,14 @@ def to_hypermodel(space: SearchSpace, input_shape: Sequence[int], num_classes: i
     class SpaceHyperModel(keras_tuner.HyperModel):
         def build(self, hp) -> keras.Model:
             decided = {}
-            for choice in space.choices:
-                if not choice.is_active(decided):
+            for parameter in space.parameters:
+                if not parameter.is_active(decided):
                     continue
                 with contextlib.ExitStack() as scopes:
-                    for parent, values in choice.when.items():
+                    for parent, values in parameter.when.items():
                         scopes.enter_context(hp.conditional_scope(parent, list(values)))
-                    decided[choice.name] = _declare(hp, choice)
-            model = space.build(Architecture(space.name, decided), input_shape, num_classes)
+                    decided[parameter.name] = _declare(hp, parameter)
+            model = space.build(Architecture(space.name, decided), input_shape, num_outputs)
             model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
                           metrics=["accuracy"])
             return model
@@ -37,18 +56,145 @@ def to_hypermodel(space: SearchSpace, input_shape: Sequence[int], num_classes: i
     return SpaceHyperModel(name=f"nas-{space.name}")
 
 
-def _declare(hp, choice):
+def _declare(hp, parameter: Parameter):
+    if isinstance(parameter, Int):
+        return hp.Int(parameter.name, parameter.low, parameter.high, sampling="log" if parameter.log else "linear")
+    if isinstance(parameter, Float):
+        return hp.Float(parameter.name, parameter.low, parameter.high, sampling="log" if parameter.log else "linear")
     # keras-tuner's Choice keeps ints, floats and strings; a yes/no choice is its Boolean.
-    if all(isinstance(option, bool) for option in choice.options):
-        return hp.Boolean(choice.name)
-    return hp.Choice(choice.name, list(choice.options))
+    if all(isinstance(option, bool) for option in parameter.options):
+        return hp.Boolean(parameter.name)
+    return hp.Choice(parameter.name, list(parameter.options))
 
 
 def architecture_of(space: SearchSpace, values: dict) -> Architecture:
     """The architecture keras-tuner's best hyperparameters describe (`tuner.get_best_hyperparameters()[0].values`),
-    keeping only the choices active in it."""
+    keeping only the parameters active in it."""
     decided = {}
-    for choice in space.choices:
-        if choice.is_active(decided):
-            decided[choice.name] = values[choice.name]
+    for parameter in space.parameters:
+        if parameter.is_active(decided):
+            decided[parameter.name] = values[parameter.name]
     return space.validate(decided)
+
+
+def from_hypermodel(hypermodel: Any, name: str | None = None, seed: int = 0) -> SearchSpace:
+    """The space a keras-tuner `build(hp)` function or `keras_tuner.HyperModel` declares, with a builder that
+    calls it with each architecture's values (see the module's docstring for how the space is found)."""
+    import keras_tuner
+
+    build = _build_function(hypermodel, keras_tuner)
+    name = name or getattr(hypermodel, "name", None) or getattr(hypermodel, "__name__", None) \
+        or type(hypermodel).__name__
+    declared: dict[str, Any] = {}  # keras-tuner's hyperparameters by name, in the order first declared
+    rng = np.random.default_rng(seed)
+    quiet = 0
+    for attempt in range(MAX_PASSES):
+        hp = keras_tuner.HyperParameters()
+        if attempt:  # steer the call down other paths: random values of everything declared so far
+            hp.values = {hp_name: _random_value(known, rng) for hp_name, known in declared.items()}
+        try:
+            build(hp)
+        except Exception as error:
+            if not attempt:
+                raise HyperModelError(f"{name}: build(hp) raised {type(error).__name__} with keras-tuner's default "
+                                      f"values: {_first_line(error)}. Expected it to build a model") from error
+            # Some random combinations may not build (e.g. too deep for the input); the defaults did.
+        new = [declared_hp for declared_hp in hp.space if declared_hp.name not in declared]
+        for declared_hp in new:
+            declared[declared_hp.name] = declared_hp
+        quiet = 0 if new else quiet + 1
+        _clear_keras_session()
+        if quiet >= QUIET_PASSES:
+            break
+    if not declared:
+        raise HyperModelError(f"{name}: build(hp) declared no hyperparameters. Expected hp.Choice, hp.Int, "
+                              "hp.Float, hp.Boolean or hp.Fixed calls to search")
+    return SearchSpace(name, [_parameter(declared_hp) for declared_hp in declared.values()],
+                       builder=KerasTunerBuilder(build))
+
+
+class KerasTunerBuilder:
+    """A space's builder that calls a keras-tuner build function with an architecture's values as `hp`."""
+
+    def __init__(self, build: Callable):
+        self.build = build
+
+    def __call__(self, arch: Architecture, input_shape: tuple, num_outputs: int):
+        import keras_tuner
+
+        hp = keras_tuner.HyperParameters()
+        hp.values = dict(arch)
+        return self.build(hp)
+
+
+def _build_function(hypermodel: Any, keras_tuner) -> Callable:
+    if isinstance(hypermodel, keras_tuner.HyperModel):
+        return hypermodel.build
+    if isinstance(hypermodel, type) and issubclass(hypermodel, keras_tuner.HyperModel):
+        raise HyperModelError(f"Expected a keras_tuner.HyperModel instance. Received the class "
+                              f"{hypermodel.__name__}; pass {hypermodel.__name__}() instead")
+    if callable(hypermodel):
+        return hypermodel
+    raise HyperModelError(f"Expected a keras-tuner build(hp) function or a keras_tuner.HyperModel. Received "
+                          f"{type(hypermodel).__name__}")
+
+
+def _parameter(declared) -> Parameter:
+    """Our parameter for one of keras-tuner's hyperparameters."""
+    kind, config = type(declared).__name__, declared.get_config()
+    when = {}
+    for condition in declared.conditions:
+        parent = condition.get_config()
+        when[parent["name"]] = list(parent["values"])
+    name = config["name"]
+    try:
+        if kind == "Boolean":
+            return Choice(name, [False, True], when)
+        if kind == "Fixed":
+            return Choice(name, [config["value"]], when)
+        if kind == "Choice":
+            return Choice(name, list(config["values"]), when)
+        if kind in ("Int", "Float"):
+            return _range(kind, name, config, when)
+    except ValueError as error:
+        raise HyperModelError(f"Cannot search keras-tuner hyperparameter {name!r}: {error}") from None
+    raise HyperModelError(f"Cannot search keras-tuner hyperparameter {name!r} of type {kind}. Expected Choice, "
+                          "Int, Float, Boolean or Fixed")
+
+
+def _range(kind: str, name: str, config: dict, when: dict) -> Parameter:
+    low, high, step, log = config["min_value"], config["max_value"], config.get("step"), config["sampling"] == "log"
+    # keras-tuner's step is an increment on a linear scale and a factor on a log one; 1 (or none) means any value.
+    if not step or step == 1 or (log and step < 1):
+        return (Int if kind == "Int" else Float)(name, low, high, log=log, when=when)
+    values, value = [], low
+    while value <= high * (1 + 1e-9) and len(values) < _MAX_STEPPED_VALUES:
+        values.append(int(value) if kind == "Int" else float(round(value, 12)))
+        value = value * step if log else value + step
+    return Choice(name, list(dict.fromkeys(values)), when)
+
+
+def _random_value(declared, rng: np.random.Generator):
+    kind, config = type(declared).__name__, declared.get_config()
+    if kind == "Boolean":
+        return bool(rng.integers(2))
+    if kind == "Fixed":
+        return config["value"]
+    if kind == "Choice":
+        return config["values"][int(rng.integers(len(config["values"])))]
+    parameter = _range(kind, config["name"], config, {})
+    return parameter.sample(rng)
+
+
+def _clear_keras_session() -> None:
+    import keras
+
+    keras.backend.clear_session()
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else ""
+
+
+__all__ = ["HyperModelError", "KerasTunerBuilder", "architecture_of", "from_hypermodel", "to_hypermodel"]

@@ -1,7 +1,8 @@
 """`mlp`: dense networks of 0 to 4 hidden layers (0 is the seed lecture's perceptron, a softmax regression)."""
 from __future__ import annotations
 
-from search_spaces.base import BATCH_NORM_MOMENTUM, Architecture, Choice, SearchSpace
+from search_spaces.base import BATCH_NORM_MOMENTUM, Architecture, SearchSpace, output_activation
+from search_spaces.parameters import Choice
 
 MAX_DEPTH = 4
 UNITS = [32, 64, 128, 256, 512]
@@ -13,7 +14,7 @@ def _hidden(from_layer: int) -> dict[str, list[int]]:
     return {"depth": list(range(from_layer, MAX_DEPTH + 1))}
 
 
-def build_mlp(arch: Architecture, input_shape: tuple, num_classes: int):
+def build_mlp(arch: Architecture, input_shape: tuple, num_outputs: int, task: str = "classification"):
     import keras  # imported here so that spaces and strategies load without TensorFlow
 
     inputs = keras.Input(shape=input_shape)
@@ -25,7 +26,7 @@ def build_mlp(arch: Architecture, input_shape: tuple, num_classes: int):
         hidden = keras.layers.Activation(arch["activation"])(hidden)
         if arch["dropout"] > 0:
             hidden = keras.layers.Dropout(arch["dropout"])(hidden)
-    outputs = keras.layers.Dense(num_classes, activation="softmax")(hidden)
+    outputs = keras.layers.Dense(num_outputs, activation=output_activation(task))(hidden)
     return keras.Model(inputs, outputs, name="mlp")
 
 

@@ -1,7 +1,8 @@
 """Bayesian optimisation with Optuna's TPE sampler, driven through Optuna's public ask/tell API.
 
-Optuna does the modelling: each proposal is an Optuna trial whose choices are suggested define-by-run, in the
-space's order, so a conditional choice is only suggested where it is active. TPE runs multivariate with
+Optuna does the modelling: each proposal is an Optuna trial whose parameters are suggested define-by-run, in the
+space's order, so a conditional parameter is only suggested where it is active; Int and Float ranges are Optuna's
+own int and float distributions (log or not), a Choice its categorical one. TPE runs multivariate with
 `group=True` (Optuna's way of modelling conditional spaces: one model per set of choices that occur together)
 and with the constant liar, so several outstanding trials do not all land on the same point.
 
@@ -18,7 +19,7 @@ from typing import Any
 
 import optuna
 
-from search_spaces import Architecture, SearchSpace
+from search_spaces import Architecture, Float, Int, Parameter, SearchSpace
 from strategies.base import Strategy, Trial
 from strategies.random_search import RandomStrategy
 
@@ -77,9 +78,9 @@ class BayesStrategy(Strategy):
 
     def _suggest(self, optuna_trial: optuna.trial.Trial) -> Architecture:
         decided: dict[str, Any] = {}
-        for choice in self.space.choices:
-            if choice.is_active(decided):
-                decided[choice.name] = optuna_trial.suggest_categorical(choice.name, list(choice.options))
+        for parameter in self.space.parameters:
+            if parameter.is_active(decided):
+                decided[parameter.name] = _suggest(optuna_trial, parameter)
         return Architecture(self.space.name, decided)
 
     def accept_enqueued(self, arch: Architecture) -> bool:
@@ -101,8 +102,7 @@ class BayesStrategy(Strategy):
         self._history.append((dict(optuna_trial.params), reward))
 
     def _add_finished(self, params: dict, reward: float | None) -> None:
-        distributions = {name: optuna.distributions.CategoricalDistribution(list(self.space.choice(name).options))
-                         for name in params}
+        distributions = {name: _distribution(self.space.parameter(name)) for name in params}
         state = optuna.trial.TrialState.FAIL if reward is None else optuna.trial.TrialState.COMPLETE
         values = None if reward is None else reward if isinstance(reward, list) else [reward]
         self._study.add_trial(optuna.trial.create_trial(state=state, values=values, params=params,
@@ -121,3 +121,21 @@ class BayesStrategy(Strategy):
         self._study = self._new_study()
         for params, reward in state["history"]:
             self._add_finished(params, reward)
+
+
+def _suggest(optuna_trial: optuna.trial.Trial, parameter: Parameter) -> Any:
+    """Optuna's own suggestion for one parameter: categorical for a Choice, int or float (log or not) for a range."""
+    if isinstance(parameter, Int):
+        return optuna_trial.suggest_int(parameter.name, parameter.low, parameter.high, log=parameter.log)
+    if isinstance(parameter, Float):
+        return optuna_trial.suggest_float(parameter.name, parameter.low, parameter.high, log=parameter.log)
+    return optuna_trial.suggest_categorical(parameter.name, list(parameter.options))
+
+
+def _distribution(parameter: Parameter) -> optuna.distributions.BaseDistribution:
+    """The Optuna distribution `_suggest` draws from, to add finished trials Optuna did not propose."""
+    if isinstance(parameter, Int):
+        return optuna.distributions.IntDistribution(parameter.low, parameter.high, log=parameter.log)
+    if isinstance(parameter, Float):
+        return optuna.distributions.FloatDistribution(parameter.low, parameter.high, log=parameter.log)
+    return optuna.distributions.CategoricalDistribution(list(parameter.options))

@@ -1,7 +1,7 @@
 """An RL controller: Zoph & Le, "Neural Architecture Search with Reinforcement Learning" (ICLR 2017).
 
-An LSTM emits one decision per step, in the space's order, skipping choices that are inactive given the decisions
-before them. Each step's input is the embedding of the previous decision (a learned start vector for the first),
+An LSTM emits one decision per step, in the space's order, skipping parameters that are inactive given the
+decisions before them. Each step's input is the embedding of the previous decision (a learned start vector for the first),
 so every softmax is conditioned on all decisions so far. The controller is trained with REINFORCE: after each
 trial, its parameters move along (reward + entropy bonus - baseline) * grad log p(decisions), where the baseline is
 an exponential moving average of rewards, and Adam does the step.
@@ -21,6 +21,9 @@ Departures, each measured on the toy space of the tests:
   references) and random stand-ins for repeated proposals train it like its own samples.
 - No architecture is proposed twice while unseen ones remain: a repeated sample is drawn again, then replaced
   by a random unseen architecture.
+- Int and Float ranges are discretised (the papers have only categorical decisions): the softmax chooses among
+  10 points spread evenly over the range on its scale (log or linear), an Int range of 10 values or fewer keeps
+  them all. A value off the grid (an enqueued architecture's) trains the controller as its nearest grid point.
 TensorFlow is imported when a controller is made, so listing the strategies stays cheap.
 """
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from search_spaces import Architecture, SearchSpace
+from search_spaces import Architecture, Choice, SearchSpace
 from strategies.base import Strategy, Trial
 from strategies.random_search import RandomStrategy
 
@@ -89,23 +92,24 @@ class RLStrategy(Strategy):
 
 
 class _Controller:
-    """The LSTM policy: a Keras LSTMCell, one embedding table and one softmax head per choice."""
+    """The LSTM policy: a Keras LSTMCell, one embedding table and one softmax head per parameter, over the
+    parameter's grid (a Choice's options; 10 points spread over a range, on its scale)."""
 
     def __init__(self, space: SearchSpace, size: int, learning_rate: float, seed: int | None):
         import keras
         import tensorflow as tf
 
         self.tf, self.space = tf, space
+        self.grids = {parameter.name: parameter.grid() for parameter in space.parameters}
         initializer = keras.initializers.RandomUniform(-_INIT_RANGE, _INIT_RANGE, seed=seed)
         self.cell = keras.layers.LSTMCell(size, kernel_initializer=initializer,
                                           recurrent_initializer=initializer, bias_initializer=initializer)
         self.cell.build((None, size))
         self.start = keras.Variable(initializer((1, size)), name="start")
-        self.embeddings = {choice.name: keras.Variable(initializer((len(choice.options), size)))
-                           for choice in space.choices}
-        self.heads = {choice.name: (keras.Variable(initializer((size, len(choice.options)))),
-                                    keras.Variable(np.zeros(len(choice.options), dtype="float32")))
-                      for choice in space.choices}
+        self.embeddings = {name: keras.Variable(initializer((len(grid), size))) for name, grid in self.grids.items()}
+        self.heads = {name: (keras.Variable(initializer((size, len(grid)))),
+                             keras.Variable(np.zeros(len(grid), dtype="float32")))
+                      for name, grid in self.grids.items()}
         self.variables = [*self.cell.trainable_variables, self.start, *self.embeddings.values(),
                           *(variable for head in self.heads.values() for variable in head)]
         self.optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
@@ -113,35 +117,47 @@ class _Controller:
         self.size = size
 
     def _steps(self, temperature: float, tanh_constant: float, decide):
-        """Run the LSTM over the active choices; `decide(choice, logits)` returns each option's index."""
+        """Run the LSTM over the active parameters; `decide(parameter, logits)` returns the grid index and the
+        value each one takes."""
         tf = self.tf
         state = [tf.zeros((1, self.size)), tf.zeros((1, self.size))]
         inputs, decided, picks = self.start, {}, []
-        for choice in self.space.choices:
-            if not choice.is_active(decided):
+        for parameter in self.space.parameters:
+            if not parameter.is_active(decided):
                 continue
             output, state = self.cell(inputs, state)
-            kernel, bias = self.heads[choice.name]
+            kernel, bias = self.heads[parameter.name]
             logits = tanh_constant * tf.tanh((tf.matmul(output, kernel) + bias) / temperature)
-            index = decide(choice, logits[0])
-            decided[choice.name] = choice.options[index]
+            index, decided[parameter.name] = decide(parameter, logits[0])
             picks.append((logits[0], index))
-            inputs = tf.gather(self.embeddings[choice.name], [index])
+            inputs = tf.gather(self.embeddings[parameter.name], [index])
         return decided, picks
 
     def sample(self, rng: np.random.Generator, temperature: float, tanh_constant: float) -> Architecture:
-        def draw(choice, logits):
+        def draw(parameter, logits):
             probabilities = self.tf.nn.softmax(logits).numpy().astype(np.float64)
-            return int(rng.choice(len(choice.options), p=probabilities / probabilities.sum()))
+            grid = self.grids[parameter.name]
+            index = int(rng.choice(len(grid), p=probabilities / probabilities.sum()))
+            return index, grid[index]
 
         decided, _ = self._steps(temperature, tanh_constant, draw)
         return Architecture(self.space.name, decided)
+
+    def _grid_index(self, parameter, value) -> int:
+        """The grid point a value of `parameter` counts as: itself for a Choice, the nearest on its scale for a
+        range (a value the controller did not propose, e.g. an enqueued or resumed one)."""
+        if isinstance(parameter, Choice):
+            return parameter.index(value)
+        grid = np.asarray(self.grids[parameter.name], dtype=np.float64)
+        scale = np.log if parameter.log else (lambda values: values)
+        return int(np.argmin(np.abs(scale(grid) - scale(np.float64(value)))))
 
     def _log_probability_and_entropy(self, arch: Architecture, settings: dict):
         """Teacher-forced through the LSTM: log p of the decisions `arch` took, and the entropy of each step."""
         tf = self.tf
         _, picks = self._steps(settings["temperature"], settings["tanh_constant"],
-                               lambda choice, logits: choice.index(arch[choice.name]))
+                               lambda parameter, logits: (self._grid_index(parameter, arch[parameter.name]),
+                                                          arch[parameter.name]))
         log_probability = tf.add_n([tf.nn.log_softmax(logits)[index] for logits, index in picks])
         entropy = tf.add_n([-tf.reduce_sum(tf.nn.softmax(logits) * tf.nn.log_softmax(logits)) for logits, _ in picks])
         return log_probability, entropy

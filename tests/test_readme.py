@@ -1,10 +1,19 @@
-"""The README's promises that a test can keep: its two set-up commands, and its Python example runs as written."""
+"""The README's promises that a test can keep: its two set-up commands, and its Python examples run as written."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+import pytest
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+README = REPOSITORY / "README.md"
+
+
+def python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
 
 
 def test_readme_starts_with_the_two_setup_commands():
@@ -13,6 +22,21 @@ def test_readme_starts_with_the_two_setup_commands():
                            'pip install -e ".[test]" && python -m pytest']
 
 
-def test_the_python_example_runs():
-    (example,) = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+def test_the_ask_and_tell_example_runs():
+    (example,) = [block for block in python_blocks() if "get_strategy" in block]
     exec(compile(example, str(README), "exec"), {})
+
+
+@pytest.mark.examples
+def test_the_searches_of_in_python_run_as_written(tmp_path):
+    """Each `nas.search` block, in order and in one namespace (the regression reuses the wine example's space),
+    run where a user would run it: a fresh folder, whose nas-runs/ gets the runs."""
+    searches = [block for block in python_blocks() if "nas.search(" in block]
+    assert len(searches) == 3
+    done = subprocess.run([sys.executable, "-c", "\n".join(searches)], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=900, env={"PYTHONPATH": str(REPOSITORY), "PATH": "/usr/bin:/bin",
+                                            "HOME": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    kept = sorted(path.relative_to(tmp_path / "nas-runs" / "models").parts[0]
+                  for path in (tmp_path / "nas-runs" / "models").glob("*/*.keras"))
+    assert kept == ["diabetes", "quick", "wine", "wine"]  # top_k=2 for the wine search

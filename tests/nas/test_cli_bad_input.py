@@ -25,7 +25,20 @@ def fails_with(main, argv, capsys) -> str:
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--space", "rnn"], "invalid choice: 'rnn'"),
+    (["--space", "rnn"], "Unknown search space 'rnn'. Expected one of mlp, cnn, or your own as "
+                         "package.module:attribute"),
+    (["--space", "no_such_module:SPACE"], "Cannot import module 'no_such_module' for space"),
+    (["--space", "shutil:copyfile"], "shutil:copyfile is function. Expected a search_spaces.SearchSpace, a "
+                                     "keras-tuner build(hp) function or a keras_tuner.HyperModel"),
+    (["--space", "json:dumps"], "dumps: build(hp) raised TypeError with keras-tuner's default values"),
+    (["--space", "json:nothing"], "Module 'json' has no attribute 'nothing'"),
+    (["--space", "os.path:sep"], "os.path:sep is str. Expected a search_spaces.SearchSpace"),
+    (["--data", "no_such_module:load"], "Cannot import module 'no_such_module' for data"),
+    (["--train-fn", "json"], "--train-fn: expected package.module:attribute, received 'json'"),
+    (["--objective", "val_f1_weird"], "--direction: cannot tell whether objective 'val_f1_weird'"),
+    (["--task", "ranking"], "invalid choice: 'ranking'"),
+    (["--optimizer", "lbfgs"], "invalid choice: 'lbfgs'"),
+    (["--num-classes", "1"], "expected an integer >= 2, received 1"),
     (["--strategy", "grid"], "invalid choice: 'grid'"),
     (["--dataset", "imagenet"], "invalid choice: 'imagenet'"),
     (["--trials", "0"], "expected an integer >= 1, received 0"),
@@ -52,9 +65,16 @@ def test_search_rejects_bad_arguments(argv, message, capsys):
 
 def test_search_rejects_bad_data_before_storing_a_run(tmp_path, capsys):
     bad = tmp_path / "bad.npz"
-    np.savez(bad, x_train=np.zeros((4, 8, 8)), y_train=np.zeros(4))
+    np.savez(bad, x_train=np.zeros((4, 8, 8)))
     error = fails_with(search.main, ["--data", str(bad), "--output", str(tmp_path / "runs")], capsys)
-    assert "lacks x_test, y_test" in error
+    assert "lacks y_train" in error
+    np.savez(bad, x_train=np.zeros((4, 8, 8)), y_train=np.arange(3))
+    error = fails_with(search.main, ["--data", str(bad), "--output", str(tmp_path / "runs")], capsys)
+    assert "one label in y_train per example in x_train (4). Received: 3 labels" in error
+    np.savez(bad, x_train=np.zeros((40, 8, 8)), y_train=np.arange(40) % 2, x_test=np.zeros((2, 8, 8)),
+             y_test=np.array([0, 5]))
+    error = fails_with(search.main, ["--data", str(bad), "--output", str(tmp_path / "runs")], capsys)
+    assert "y_test to hold classes 0..1, as the training labels say. Received: class 5" in error
     error = fails_with(search.main, ["--data", str(tmp_path / "missing.npz"), "--output", str(tmp_path)], capsys)
     assert "does not exist" in error
     with ResultStore(f"sqlite:///{tmp_path / 'runs' / 'nas.db'}") as store:
@@ -69,15 +89,16 @@ def test_search_rejects_bad_data_before_storing_a_run(tmp_path, capsys):
     (["--strategy", "evolution", "--strategy-option", "population_size=1"],
      "Expected population_size >= 2. Received: 1"),
     (["--strategy", "random", "--strategy-option", "depth=3"], "Expected options among: none"),
-    (["--strategy-option", "seed=3"], "Expected strategy options other than name, space and seed"),
-    (["--objective", "mnas"], "Expected --latency-target MS (> 0) with --objective mnas"),
-    (["--objective", "latency"], "invalid choice: 'latency'"),
+    (["--strategy-option", "seed=3"], "--strategy-option: expected strategy options other than name, space and seed"),
+    (["--objective", "mnas"], "--latency-target: expected a latency target (ms, > 0) with objective 'mnas'"),
+    (["--objective", "latency"], "--direction: cannot tell whether objective 'val_latency'"),
     (["--max-params", "0"], "expected an integer >= 1"),
     (["--max-latency", "-1"], "expected a finite number > 0, received '-1'"),
     (["--address", "127.0.0.1:1"], "Cannot reach a Ray cluster at 127.0.0.1:1 (Connection refused)"),
-    (["--address", "headnode"], "--address 'headnode': expected HOST:PORT of a Ray head"),
+    (["--address", "headnode"], "--address: expected HOST:PORT of a Ray head (e.g. 10.0.0.5:6379), or auto, "
+                                "received 'headnode'"),
     (["--address", "ray://head:10001"], "Ray Client addresses (ray://) are not supported"),
-    (["--resume"], "Expected --name RUN with --resume"),
+    (["--resume"], "Expected name=RUN (--name RUN) with resume"),
     (["--resume", "--name", "ghost"], "Cannot resume run 'ghost': it is not in the store"),
 ])
 def test_search_rejects_bad_storage_and_resume(argv, message, tmp_path, capsys):
@@ -104,10 +125,12 @@ def stored_trial(tmp_path):
     ([], "one of the arguments ARCH.json --trial --reference is required"),
     (["--reference", "resnet"], "invalid choice: 'resnet'"),
     (["arch.json", "--reference", "lenet"], "not allowed with argument"),
-    (["--reference", "lenet", "--save", "model.h5"], "Expected --save FILE.keras"),
+    (["--reference", "lenet", "--save", "model.h5"], "--save: expected a .keras file, received 'model.h5'"),
     (["--reference", "lenet", "--epochs", "0"], "expected an integer >= 1"),
-    (["--trial", "r1"], "Expected --trial RUN:N"),
-    (["--trial", "r1:x"], "Expected --trial RUN:N"),
+    (["--trial", "r1"], "--trial: expected RUN:N"),
+    (["--trial", "r1:x"], "--trial: expected RUN:N"),
+    (["--trial", "r1:0"], "Trial r1:0 has no saved model: only the final training's top-k are kept"),
+    (["--trial", "r1:0", "--epochs", "3"], "--epochs: changes how a stored trial would be trained again"),
     (["--trial", "r1:5"], "No trial 'r1:5' in the store"),
     (["--trial", "ghost:0"], "No trial 'ghost:0' in the store"),
 ])
@@ -127,6 +150,9 @@ def test_train_rejects_bad_architecture_files(tmp_path, capsys):
     unknown_space = tmp_path / "unknown.json"
     unknown_space.write_text(json.dumps({"space": "transformer", "arch": {"depth": 1}}))
     assert "transformer" in fails_with(train.main, [str(unknown_space)], capsys)
+    not_utf8 = tmp_path / "bytes.json"
+    not_utf8.write_bytes(b"\xff\xfe{")
+    assert "not UTF-8 text" in fails_with(train.main, [str(not_utf8)], capsys)
 
 
 def test_console_script_names_its_commands(capsys):

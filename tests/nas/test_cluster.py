@@ -33,11 +33,13 @@ def nas_search(cluster: LocalCluster, *argv: str, token: Path | None = None) -> 
                           text=True, timeout=400)
 
 
-def test_a_search_joins_the_cluster_and_its_trials_land_on_both_nodes(two_node_cluster, tiny_8x8, tmp_path):
+def test_a_search_of_a_user_space_joins_the_cluster_and_its_trials_land_on_both_nodes(two_node_cluster, tmp_path):
+    # The space and the data function live in a module of this repository, which the nodes (started outside it,
+    # without PYTHONPATH) can import only because the search sends it to them; the data is made on each node.
     address = two_node_cluster.address
-    done = nas_search(two_node_cluster, "--address", address, "--space", "mlp", "--data", tiny_8x8, "--trials", "6",
-                      "--epochs", "3", "--concurrency", "2", "--top-k", "1", "--output", str(tmp_path), "--name",
-                      "cluster", "--json")
+    done = nas_search(two_node_cluster, "--address", address, "--space", "tests.nas.user_space:SPACE", "--data",
+                      "tests.nas.user_space:load_data", "--trials", "6", "--epochs", "3", "--concurrency", "2",
+                      "--top-k", "1", "--output", str(tmp_path), "--name", "cluster", "--json")
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     with ResultStore(f"sqlite:///{tmp_path / 'nas.db'}") as store:
@@ -46,6 +48,7 @@ def test_a_search_joins_the_cluster_and_its_trials_land_on_both_nodes(two_node_c
     assert len({trial.node for trial in trials}) == 2  # both nodes ran trials (each has one CPU)
     assert all(trial.host == socket.gethostname() and trial.cpu_seconds > 0 for trial in trials)
     assert summary["best"]["test_accuracy"] is not None and summary["cpu_hours"] > 0 and summary["gpu_hours"] == 0
+    assert Path(summary["best"]["model_path"]).is_file()  # the final training ran on a node; its model came back
 
 
 def test_a_trial_that_fits_no_node_is_refused_after_the_autoscaler_had_its_chance(two_node_cluster, tmp_path):

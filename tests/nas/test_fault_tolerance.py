@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import nas
 from nas import search
 from results import ResultStore, TrialStatus
 from search_spaces import SPACES, Choice, SearchSpace
@@ -23,11 +24,13 @@ def trials_of(output: Path, run: str):
         return store.trials(run), store.get_run(run)
 
 
-def test_a_run_whose_driver_was_killed_resumes_without_losing_or_repeating_a_trial(tiny_8x8, tmp_path):
+@pytest.mark.slow  # about 40 s; CI runs it after the default suite
+def test_a_run_of_a_user_space_whose_driver_was_killed_resumes_without_losing_or_repeating_a_trial(tiny_8x8,
+                                                                                                     tmp_path):
     common = ["--output", str(tmp_path), "--name", "killed", "--top-k", "0"]
     driver = subprocess.Popen(
-        [sys.executable, "-m", "nas.search", "--space", "mlp", "--data", tiny_8x8, "--trials", "8", "--epochs", "25",
-         "--concurrency", "2", *common],
+        [sys.executable, "-m", "nas.search", "--space", "tests.nas.user_space:SPACE", "--data", tiny_8x8,
+         "--trials", "8", "--epochs", "25", "--concurrency", "2", *common],
         cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True)  # its own process group, so the Ray processes it leaves behind can be cleaned up
     try:
@@ -58,6 +61,7 @@ def test_a_run_whose_driver_was_killed_resumes_without_losing_or_repeating_a_tri
     in_flight = {trial.number: trial.arch_key for trial in before if trial.status is TrialStatus.RUNNING}
     assert run.status.value == "running"  # nobody could mark it: it was killed
 
+    # The resume finds the space again from the run's record: no --space needed.
     assert search.main(["--resume", "--trials", "8", *common]) == 0
     after, run = trials_of(tmp_path, "killed")
     assert [trial.number for trial in after] == list(range(8))  # the budget counted what was done
@@ -67,6 +71,7 @@ def test_a_run_whose_driver_was_killed_resumes_without_losing_or_repeating_a_tri
     for number, arch_key in in_flight.items():  # the trials in flight ran again, as the strategy had proposed them
         assert after[number].arch_key == arch_key
     assert len({trial.arch_key for trial in after}) == 8 and run.strategy_state["next_id"] == 8
+    assert run.config["space"] == "tests.nas.user_space:SPACE" and run.space == "user-dense"
 
 
 def fragile_space(marks: Path) -> SearchSpace:
@@ -81,14 +86,11 @@ def fragile_space(marks: Path) -> SearchSpace:
     return SearchSpace("fragile", [Choice("fate", ["lives", "dies_once", "always_dies"])], builder=build)
 
 
-def test_a_trial_whose_worker_dies_is_retried_then_stored_as_failed_and_the_search_goes_on(
-        tiny_8x8, tmp_path, monkeypatch):
+def test_a_trial_whose_worker_dies_is_retried_then_stored_as_failed_and_the_search_goes_on(tiny_8x8, tmp_path):
     marks = tmp_path / "marks"
     marks.mkdir()
-    monkeypatch.setitem(SPACES, "fragile", fragile_space(marks))
-    argv = ["--space", "fragile", "--data", tiny_8x8, "--trials", "3", "--epochs", "1", "--trial-retries", "1",
-            "--concurrency", "1", "--top-k", "0", "--output", str(tmp_path / "runs"), "--name", "fragile"]
-    assert search.main(argv) == 0
+    nas.search(fragile_space(marks), data=tiny_8x8, trials=3, epochs=1, trial_retries=1, concurrency=1, top_k=0,
+               output=str(tmp_path / "runs"), name="fragile", progress=False)
     trials, run = trials_of(tmp_path / "runs", "fragile")
     by_fate = {trial.arch["fate"]: trial for trial in trials}
     assert (by_fate["lives"].status, by_fate["lives"].attempts) == (TrialStatus.COMPLETED, 1)

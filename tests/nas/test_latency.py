@@ -74,12 +74,12 @@ def test_device_names():
         assert _device_name("/job:localhost/replica:0/task:0/device:GPU:3") == "GPU:3"
 
 
-# A search trial's setting: TensorFlow on 1 thread (--cpus-per-trial 1), started as nas.trial starts it.
+# A search trial's setting: TensorFlow on 1 thread (--cpus-per-trial 1), started as nas.evaluator starts it.
 REPEATED_MEASUREMENTS = textwrap.dedent("""
     import json, os
-    from nas.trial import prepare_tensorflow
+    from nas.evaluator import prepare_tensorflow
     prepare_tensorflow(1)
-    from nas.estimator import build_model
+    from nas.evaluator import build_model
     from nas.latency import measure_latency
     from search_spaces import get_space
 

@@ -6,46 +6,65 @@ import json
 import pytest
 
 from nas import search
+from nas.enums import Task
+from nas.errors import SettingError
 from nas.objectives import Objective
 from results import ResultStore, TrialStatus
 from results.pareto import dominates, objectives_of
 
 
+def accuracy(value: float) -> dict:
+    return {"val_accuracy": value}
+
+
 def test_mnas_soft_reward_trades_about_five_points_of_accuracy_for_twice_the_latency():
-    soft = Objective("mnas", latency_target_ms=1.0)
-    assert soft.reward(0.9, 1.0, 100) == pytest.approx(0.9)
-    assert soft.reward(0.9, 2.0, 100) == pytest.approx(0.9 * 2 ** -0.07)  # Tan et al. 2019: alpha = beta = -0.07
-    assert soft.reward(0.9, 0.5, 100) == pytest.approx(0.9 * 0.5 ** -0.07)
-    assert soft.reward(0.9 * 2 ** 0.07, 2.0, 100) == pytest.approx(0.9)
+    soft = Objective.from_settings("mnas", None, Task.CLASSIFICATION, latency_target=1.0)
+    assert soft.score(accuracy(0.9), 1.0, 100) == pytest.approx(0.9)
+    assert soft.score(accuracy(0.9), 2.0, 100) == pytest.approx(0.9 * 2 ** -0.07)  # Tan et al. 2019: -0.07
+    assert soft.score(accuracy(0.9), 0.5, 100) == pytest.approx(0.9 * 0.5 ** -0.07)
+    assert soft.score(accuracy(0.9 * 2 ** 0.07), 2.0, 100) == pytest.approx(0.9)
 
 
 def test_mnas_hard_reward_ignores_speed_below_the_target_and_punishes_above_it():
-    hard = Objective("mnas", latency_target_ms=1.0, mnas_constraint="hard")
-    assert hard.reward(0.9, 0.5, 100) == pytest.approx(0.9)  # alpha = 0
-    assert hard.reward(0.9, 2.0, 100) == pytest.approx(0.45)  # beta = -1
+    hard = Objective.from_settings("mnas", None, Task.CLASSIFICATION, latency_target=1.0, mnas_constraint="hard")
+    assert hard.score(accuracy(0.9), 0.5, 100) == pytest.approx(0.9)  # alpha = 0
+    assert hard.score(accuracy(0.9), 2.0, 100) == pytest.approx(0.45)  # beta = -1
 
 
 def test_accuracy_is_the_default_reward_and_limits_say_what_they_refused():
-    assert Objective().reward(0.93, 5.0, 10**6) == 0.93
+    assert Objective().score(accuracy(0.93), 5.0, 10**6) == Objective().reward(0.93) == 0.93
     limits = Objective(max_params=20_000, max_latency_ms=0.5)
     assert limits.violation(19_999, 0.4) is None
-    assert limits.violation(20_001, 0.4) == "over the limit: 20,001 parameters > --max-params 20,000; not trained"
-    assert "latency 0.600 ms > --max-latency 0.5 ms" in limits.violation(100, 0.6)
+    assert limits.violation(20_001, 0.4) == "over the limit: 20,001 parameters > max_params 20,000; not trained"
+    assert "latency 0.600 ms > max_latency 0.5 ms" in limits.violation(100, 0.6)
+    assert Objective().bounded and not Objective.from_settings("val_loss", None, Task.CLASSIFICATION).bounded
 
 
 def test_the_pareto_scalarisation_prefers_smaller_and_faster_at_equal_accuracy():
     pareto = Objective("pareto")
-    assert pareto.reward(0.9, 0.3, 10_000) > pareto.reward(0.9, 0.6, 10_000) > pareto.reward(0.9, 0.6, 50_000)
+    assert pareto.score(accuracy(0.9), 0.3, 10_000) > pareto.score(accuracy(0.9), 0.6, 10_000) > \
+        pareto.score(accuracy(0.9), 0.6, 50_000)
 
 
-@pytest.mark.parametrize("values, message", [
-    ({"name": "mnas"}, "Expected --latency-target MS"),
-    ({"name": "speed"}, "Expected objective in"),
-    ({"mnas_constraint": "strict"}, "Expected mnas_constraint in"),
+@pytest.mark.parametrize("name, metric, direction", [
+    ("val_loss", "val_loss", "min"), ("loss", "val_loss", "min"), ("mae", "val_mae", "min"),
+    ("val_mean_squared_error", "val_mean_squared_error", "min"), ("auc", "val_auc", "max"),
+    ("val_accuracy", "val_accuracy", "max"), ("sparse_categorical_accuracy", "val_sparse_categorical_accuracy", "max"),
 ])
-def test_an_objective_refuses_what_it_cannot_compute(values, message):
-    with pytest.raises(ValueError, match=message):
-        Objective(**values)
+def test_a_metric_objective_reads_validation_in_the_direction_its_name_says(name, metric, direction):
+    objective = Objective.from_settings(name, None, Task.REGRESSION if "accuracy" not in name else
+                                        Task.CLASSIFICATION)
+    assert (objective.metric, objective.direction) == (metric, direction)
+    assert objective.reward(2.0) == (2.0 if direction == "max" else -2.0)
+
+
+def test_a_regression_defaults_to_val_loss_and_an_unknown_metric_needs_its_direction():
+    assert Objective.from_settings(None, None, Task.REGRESSION).name == "val_loss"
+    assert Objective.from_settings("my_score", "max", Task.REGRESSION).direction == "max"
+    with pytest.raises(SettingError, match="cannot tell whether objective 'val_my_score'"):
+        Objective.from_settings("my_score", None, Task.REGRESSION)
+    with pytest.raises(SettingError, match="objective 'accuracy' is maximised; received direction 'min'"):
+        Objective.from_settings("accuracy", "min", Task.CLASSIFICATION)
 
 
 def test_a_pareto_search_never_trains_models_over_the_limit_and_ends_with_its_front(tiny_8x8, tmp_path, capsys):
@@ -59,7 +78,7 @@ def test_a_pareto_search_never_trains_models_over_the_limit_and_ends_with_its_fr
         run = store.get_run("front")
     over = [trial for trial in trials if trial.params and trial.params > 30_000]
     assert over and all(trial.status is TrialStatus.FAILED and trial.epochs is None
-                        and "--max-params 30,000; not trained" in trial.error for trial in over)
+                        and "max_params 30,000; not trained" in trial.error for trial in over)
     scored = [trial for trial in trials if trial.status is TrialStatus.COMPLETED]
     front = {member["trial"] for member in summary["pareto_front"]}
     assert front and front <= {trial.number for trial in scored}

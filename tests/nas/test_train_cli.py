@@ -1,4 +1,5 @@
-"""`python -m nas.train` trains a reference, an architecture file or a stored trial, tests it and saves it."""
+"""`python -m nas.train` loads a stored trial's model, or trains a reference, an architecture file or a stored trial
+again, tests it once and saves it."""
 from __future__ import annotations
 
 import json
@@ -47,9 +48,9 @@ def test_a_stored_trial_retrains_with_its_runs_recipe(tiny_8x8, tmp_path, capsys
     with ResultStore(f"sqlite:///{tmp_path / 'nas.db'}") as store:
         store.create_run(run)
         store.save_trial(replace(make_trial("r1", 4, 0.9), arch=arch.to_dict(), arch_key=arch.key))
-    assert train.main(["--trial", "r1:4", "--output", str(tmp_path), "--json"]) == 0
+    assert train.main(["--trial", "r1:4", "--retrain", "--output", str(tmp_path), "--json"]) == 0
     figures = last_json(capsys)
-    assert (figures["trial"], figures["arch"], figures["epochs"]) == ("r1:4", arch.key, 2)
+    assert (figures["trial"], figures["arch"], figures["epochs"], figures["retrained"]) == ("r1:4", arch.key, 2, True)
     assert figures["params"] == 64 * 32 + 32 + 32 * 3 + 3
 
 
@@ -60,18 +61,18 @@ def test_a_stored_trial_retrains_with_the_epochs_its_final_training_fitted_to_th
     with ResultStore(f"sqlite:///{tmp_path / 'nas.db'}") as store:
         store.create_run(run)
         store.save_trial(replace(make_trial("r1", 0, 0.9), arch=arch.to_dict(), arch_key=arch.key))
-        store.set_test_accuracy("r1", 0, 0.95, epochs=3)
+        store.set_final_training("r1", 0, test_accuracy=0.95, epochs=3)
         assert store.get_trial("r1", 0).final_epochs == 3
-    assert train.main(["--trial", "r1:0", "--output", str(tmp_path), "--json"]) == 0
+    assert train.main(["--trial", "r1:0", "--retrain", "--output", str(tmp_path), "--json"]) == 0
     assert last_json(capsys)["epochs"] == 3  # not the 30 the run's recipe allows
-    assert train.main(["--trial", "r1:0", "--output", str(tmp_path), "--epochs", "2", "--json"]) == 0
+    assert train.main(["--trial", "r1:0", "--retrain", "--output", str(tmp_path), "--epochs", "2", "--json"]) == 0
     assert last_json(capsys)["epochs"] == 2
 
 
 def test_save_into_a_missing_folder_is_refused_before_training(tiny_8x8, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         train.main(["--reference", "perceptron", "--data", tiny_8x8, "--save", str(tmp_path / "no" / "m.keras")])
-    assert exit_info.value.code == 2 and "Cannot write --save" in capsys.readouterr().err
+    assert exit_info.value.code == 2 and "--save: cannot write" in capsys.readouterr().err
 
 
 def test_an_architecture_too_deep_for_the_images_is_bad_input(tiny_4x4, tmp_path, capsys):
@@ -98,10 +99,11 @@ def test_tflite_export_runs_in_tensorflow_lite_with_the_keras_models_classes(tin
     import keras
     import numpy as np
 
-    from nas.datasets import load_dataset
+    from nas.data_sources import load_data
+    from nas.tflite import _tflite_interpreter
 
-    images = load_dataset("mnist", tiny_8x8).x_test[:10]
-    interpreter = train._tflite_interpreter(str(lite))
+    images = load_data(tiny_8x8).x_test[:10]
+    interpreter = _tflite_interpreter(str(lite))
     [inputs], [outputs] = interpreter.get_input_details(), interpreter.get_output_details()
     interpreter.resize_tensor_input(inputs["index"], images.shape)
     interpreter.allocate_tensors()
@@ -129,38 +131,8 @@ def test_a_model_tflite_cannot_convert_fails_with_one_line_and_keeps_the_keras_f
                                                   "not supported by the native TFLite runtime")
 
 
-def test_a_converted_model_that_predicts_other_classes_is_refused(tmp_path):
-    import keras
-    import numpy as np
-
-    def dense(seed):
-        keras.utils.set_random_seed(seed)
-        inputs = keras.Input(shape=(4,))
-        return keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(inputs))
-
-    images = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
-    train.export_tflite(dense(0), str(tmp_path / "ok.tflite"), images)
-    with pytest.raises(train.TFLiteExportFailed, match=r"another class .* on \d+ of 32"):
-        train._check_tflite(dense(1), str(tmp_path / "ok.tflite"), images)
-
-
-def test_a_refused_tflite_file_is_removed(tmp_path, monkeypatch):
-    import keras
-    import numpy as np
-
-    def disagree(model, path, images):
-        raise train.TFLiteExportFailed("predicts another class")
-
-    monkeypatch.setattr(train, "_check_tflite", disagree)
-    inputs = keras.Input(shape=(4,))
-    with pytest.raises(train.TFLiteExportFailed):
-        train.export_tflite(keras.Model(inputs, keras.layers.Dense(3)(inputs)), str(tmp_path / "m.tflite"),
-                            np.zeros((2, 4), dtype="float32"))
-    assert not (tmp_path / "m.tflite").exists()
-
-
-@pytest.mark.parametrize("path, message", [("model.keras", "Expected --tflite FILE.tflite"),
-                                           ("no/such/folder/model.tflite", "Cannot write --tflite")])
+@pytest.mark.parametrize("path, message", [("model.keras", "--tflite: expected a .tflite file"),
+                                           ("no/such/folder/model.tflite", "--tflite: cannot write")])
 def test_a_bad_tflite_path_is_refused_before_training(tiny_8x8, tmp_path, capsys, path, message):
     with pytest.raises(SystemExit) as exit_info:
         train.main(["--reference", "perceptron", "--data", tiny_8x8, "--tflite", str(tmp_path / path)])

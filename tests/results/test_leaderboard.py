@@ -41,7 +41,7 @@ def test_rows_carry_their_runs_details(filled_store):
 
 
 def test_unknown_sort_key_and_format_are_refused(filled_store):
-    with pytest.raises(ValueError, match="Unknown sort key 'speed'. Expected one of: validation_accuracy"):
+    with pytest.raises(ValueError, match="Unknown sort key 'speed'. Expected one of: score, validation_accuracy"):
         leaderboard(filled_store, sort="speed")
     with pytest.raises(ValueError, match="Unknown format 'xml'"):
         render([], "xml")

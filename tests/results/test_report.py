@@ -9,12 +9,10 @@ import sys
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 
-import numpy as np
 import pytest
 
 from results import ResultStore, TrialRecord, TrialStatus, leaderboard
 from results.report import render_report, write_report
-from search_spaces import get_space
 from tests.results.conftest import START, make_run
 
 GENERATED = datetime(2026, 11, 25, 8, 30, tzinfo=timezone.utc)
@@ -23,11 +21,27 @@ NAMESPACES = ('xmlns="http://www.w3.org/2000/svg"', 'xmlns:xlink="http://www.w3.
 EVIL = "<script>alert(1)</script> $(rm -rf ~)"
 
 
+# What nas.layer_summary records when it builds the seed lecture's LeNet for MNIST, and its MLP 2x128 for digits.
+LENET_LAYERS = [
+    {"kind": "input", "label": "Input", "shape": [28, 28, 1], "params": 0},
+    {"kind": "conv", "label": "Conv2D 20, 5×5 · relu", "shape": [28, 28, 20], "params": 520},
+    {"kind": "pool", "label": "MaxPool 2×2", "shape": [14, 14, 20], "params": 0},
+    {"kind": "conv", "label": "Conv2D 50, 5×5 · relu", "shape": [14, 14, 50], "params": 25_050},
+    {"kind": "pool", "label": "MaxPool 2×2", "shape": [7, 7, 50], "params": 0},
+    {"kind": "flatten", "label": "Flatten", "shape": [2450], "params": 0},
+    {"kind": "dense", "label": "Dense 500 · relu", "shape": [500], "params": 1_225_500},
+    {"kind": "output", "label": "Dense 10 · softmax", "shape": [10], "params": 5010}]
+MLP_LAYERS = [
+    {"kind": "input", "label": "Input", "shape": [8, 8, 1], "params": 0},
+    {"kind": "flatten", "label": "Flatten", "shape": [64], "params": 0},
+    {"kind": "dense", "label": "Dense 128 · relu", "shape": [128], "params": 8320},
+    {"kind": "dense", "label": "Dense 128 · relu", "shape": [128], "params": 16_512},
+    {"kind": "output", "label": "Dense 10 · softmax", "shape": [10], "params": 1290}]
+
+
 def save(store: ResultStore, run: str, number: int, arch: dict, accuracy: float | None, params: int | None,
          latency_ms: float | None, minutes: float = 0.0, **fields) -> None:
-    space = store.get_run(run).space
-    key = get_space(space).validate(arch).key if space in ("cnn", "mlp") else ",".join(f"{k}={v}" for k, v in
-                                                                                      arch.items())
+    key = ",".join(f"{name}={value}" for name, value in arch.items())
     store.save_trial(TrialRecord(
         run=run, number=number, status=fields.pop("status", TrialStatus.COMPLETED), arch_key=key, arch=arch,
         validation_accuracy=accuracy, params=params, latency_ms=latency_ms,
@@ -40,16 +54,16 @@ def two_runs(store):
     """A cnn run on MNIST with the seed lecture's LeNet as its best trial, and an mlp run on digits."""
     store.create_run(make_run("cnn-run"))
     store.create_run(make_run("mlp-run", space="mlp", strategy="bayes", dataset="digits", minutes=5))
-    lenet = get_space("cnn").reference("lenet").to_dict()
-    mlp = get_space("mlp").reference("mlp").to_dict()
-    perceptron = get_space("mlp").reference("perceptron").to_dict()
-    cnn_sampled = get_space("cnn").sample(np.random.default_rng(3)).to_dict()
+    lenet = {"blocks": 2, "filters_1": 20, "filters_2": 50, "head": "flatten", "dense_units": 500}
+    mlp = {"depth": 2, "units_1": 128, "units_2": 128}
+    cnn_sampled = {"blocks": 1, "filters_1": 8, "head": "gap"}  # stored before nas recorded layers
     save(store, "cnn-run", 0, cnn_sampled, 0.95, 30_000, 0.5, minutes=1)  # the mlp run's trial 1 beats it
-    save(store, "cnn-run", 1, lenet, 0.99, 1_256_080, 0.6, minutes=3, test_accuracy=0.985)
+    save(store, "cnn-run", 1, lenet, 0.99, 1_256_080, 0.6, minutes=3, test_accuracy=0.985, layers=LENET_LAYERS)
     save(store, "cnn-run", 2, cnn_sampled, None, None, None, minutes=5, status=TrialStatus.FAILED,
          error="NaN loss | at epoch 2")
-    save(store, "mlp-run", 0, perceptron, 0.90, 650, 0.2, minutes=6)
-    save(store, "mlp-run", 1, mlp, 0.97, 25_000, 0.3, minutes=8)
+    save(store, "mlp-run", 0, {"depth": 0}, 0.90, 650, 0.2, minutes=6, layers=MLP_LAYERS[:2] + [
+        {"kind": "output", "label": "Dense 10 · softmax", "shape": [10], "params": 650}])
+    save(store, "mlp-run", 1, mlp, 0.97, 26_122, 0.3, minutes=8, layers=MLP_LAYERS)
     return store
 
 
@@ -117,14 +131,16 @@ def test_the_report_holds_the_table_costs_plots_and_diagrams(two_runs):
     assert board.count("<tr class=") == 5 and board.count('<tr class="front') == 3
     runs = text[text.index('<table class="runs">'):text.index("</table>", text.index('<table class="runs">'))]
     assert runs.count("1.500") == 1 and runs.count("1.000") == 1  # CPU-hours: 3 and 2 trials of half an hour
-    assert text.count("<svg") == 2 + 4  # the Pareto plot, the curves, a diagram for each scored trial
+    # the Pareto plot, the curves, a diagram for each scored trial that recorded its layers, and a list of the
+    # other's values
+    assert text.count("<svg") == 2 + 3 and text.count('<table class="choices">') == 1
     for section in ("pareto", "progress"):
         start = text.index(f'id="{section}"')
         assert "<svg" in text[start:text.index("</section>", start)]
     assert "front on these two axes" in text and "minutes since the run started" in text
 
 
-def test_diagrams_draw_the_layers_the_builder_makes(two_runs):
+def test_diagrams_draw_the_layers_each_trial_recorded(two_runs):
     text = render_report(two_runs, leaderboard(two_runs), generated_at=GENERATED)
     diagrams = text[text.index('id="architectures"'):]
     lenet = diagrams[:diagrams.index("</figure>")]
@@ -137,11 +153,14 @@ def test_diagrams_draw_the_layers_the_builder_makes(two_runs):
     assert "1,256,080 parameters</text>" in lenet
     # digits images are 8x8: the MLP 2x128 has 64*128+128 + 128*128+128 + 128*10+10 parameters
     assert "26,122 parameters</text>" in diagrams and "Dense 128 · relu" in diagrams
+    assert "the layers count" not in diagrams  # each diagram agrees with its trial's parameter count
 
 
 def test_store_text_is_escaped_never_markup(store):
     store.create_run(make_run(EVIL, space="toy", dataset="<img src=x onerror=alert(2)>"))
     save(store, EVIL, 0, {"<b>depth</b>": "<i>2</i>", "width": 16}, 0.9, 100, 0.1)
+    save(store, EVIL, 2, {"depth": 3}, 0.8, 100, 0.1, layers=[{"kind": "other", "label": "<svg onload=alert(5)>",
+                                                              "shape": [1], "params": 100}])
     save(store, EVIL, 1, {"depth": 1}, None, None, None, status=TrialStatus.FAILED,
          error="</td></table><script>alert(3)</script>")
     text = render_report(store, leaderboard(store), title="<script>alert(4)</script>", generated_at=GENERATED)
@@ -151,7 +170,8 @@ def test_store_text_is_escaped_never_markup(store):
     assert "&lt;img src=x onerror=alert(2)&gt;" in text and "&lt;/td&gt;&lt;/table&gt;&lt;script&gt;" in text
     visible = " ".join(Page(text).text)
     assert EVIL in visible and "<script>alert(4)</script>" in visible
-    # the unknown space falls back to its choices as a list, keys escaped
+    assert "&lt;svg onload=alert(5)&gt;" in text
+    # a trial without recorded layers falls back to its values as a list, keys escaped
     assert '<table class="choices"><tr><th>&lt;b&gt;depth&lt;/b&gt;</th><td>&lt;i&gt;2&lt;/i&gt;</td>' in text
 
 

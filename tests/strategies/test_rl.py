@@ -18,6 +18,7 @@ class TestRLContract(StrategyContract):
         return get_strategy("rl", space, seed=seed, **{"lstm_size": 16, **options})
 
 
+@pytest.mark.slow  # about 40 s of eager TensorFlow; CI runs it after the default suite
 def test_beats_random_search_at_equal_budget():
     # Measured: 0.94 against random's 0.84 after 100 trials (4 seeds).
     seeds = range(3)

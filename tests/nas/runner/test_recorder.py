@@ -1,70 +1,15 @@
-"""The Ray Tune adapter pieces, without starting Ray: the Searcher over a strategy, and trial records."""
+"""nas.runner.recorder, without starting Ray: every trial written to the store as it starts and ends."""
 from __future__ import annotations
 
 import pytest
 from ray import cloudpickle  # how Tune pickles its callbacks
 
-from nas.runner import StrategySearcher, TrialRecorder, finished_record
+from nas.runner.recorder import TrialRecorder, finished_record
 from results import ResultStore, TrialRecord, TrialStatus
 from search_spaces import Choice, SearchSpace
 from strategies import get_strategy
 
 TOY = SearchSpace("toy", [Choice("depth", [1, 2, 3]), Choice("width", [16, 32])])
-
-
-def test_suggest_asks_and_complete_tells_the_strategy():
-    strategy = get_strategy("random", TOY, seed=0)
-    searcher = StrategySearcher(strategy)
-    first, second = searcher.suggest("ray-a"), searcher.suggest("ray-b")
-    assert (first["trial"], second["trial"]) == (0, 1)
-    assert TOY.validate(first["arch"]) and len(strategy.outstanding) == 2
-    searcher.on_trial_complete("ray-b", {"validation_accuracy": 0.5, "reward": 0.5})
-    searcher.on_trial_complete("ray-a", {"error": "NaN loss"})
-    assert strategy.outstanding == []
-
-
-def test_a_multi_objective_strategy_learns_accuracy_latency_and_params_of_each_trial():
-    strategy = get_strategy("bayes", TOY, seed=0, directions=["maximize", "minimize", "minimize"])
-    searcher = StrategySearcher(strategy)
-    searcher.suggest("ray-a")
-    searcher.on_trial_complete("ray-a", {"validation_accuracy": 0.9, "reward": 0.8, "latency_ms": 0.4,
-                                         "params": 1000})
-    assert strategy.state_dict()["state"]["history"][0][1] == [0.9, 0.4, 1000.0]
-
-
-def test_a_model_over_a_hard_limit_teaches_the_strategy_a_reward_of_zero_and_a_failure_teaches_nothing():
-    strategy = get_strategy("evolution", TOY, seed=0)
-    told = []
-    strategy.tell = lambda trial, reward, objectives=None: told.append(reward)
-    searcher = StrategySearcher(strategy)
-    for ray_id in ("ray-a", "ray-b"):
-        searcher.suggest(ray_id)
-    searcher.on_trial_complete("ray-a", {"error": "over the limit: 30,000 parameters > --max-params 20,000; "
-                                                  "not trained", "over_limit": True, "params": 30_000})
-    searcher.on_trial_complete("ray-b", {"error": "NaN loss"})
-    assert told == [0.0, None]
-
-
-def test_an_exhausted_strategy_finishes_the_search():
-    searcher = StrategySearcher(get_strategy("random", TOY, seed=0))
-    suggestions = [searcher.suggest(f"ray-{index}") for index in range(7)]
-    assert suggestions[-1] == StrategySearcher.FINISHED
-    assert len({TOY.validate(s["arch"]).key for s in suggestions[:-1]}) == 6
-
-
-def test_searcher_state_survives_save_and_restore(tmp_path):
-    searcher = StrategySearcher(get_strategy("random", TOY, seed=0))
-    searcher.suggest("ray-a")
-    searcher.suggest("ray-b")
-    searcher.on_trial_complete("ray-a", {"validation_accuracy": 0.7, "reward": 0.7})
-    searcher.save(str(tmp_path / "searcher.json"))
-
-    restored = StrategySearcher(get_strategy("random", TOY, seed=0))
-    restored.restore(str(tmp_path / "searcher.json"))
-    assert [trial.id for trial in restored.strategy.outstanding] == [1]
-    restored.on_trial_complete("ray-b", {"validation_accuracy": 0.6, "reward": 0.6})  # the in-flight trial is still known
-    assert restored.strategy.outstanding == []
-    assert restored.suggest("ray-c")["trial"] == 2
 
 
 def started(number: int = 0) -> TrialRecord:
@@ -80,6 +25,17 @@ def test_finished_record_status_follows_the_last_result():
     assert failed.status is TrialStatus.FAILED and failed.error == "cannot build"
     crashed = finished_record(started(), {}, "Ray reported the trial failed")
     assert crashed.status is TrialStatus.FAILED and crashed.validation_accuracy is None
+
+
+def test_finished_record_keeps_the_score_every_validation_metric_and_the_layers():
+    layers = [{"kind": "input", "label": "Input", "shape": [4], "params": 0}]
+    result = {"epoch": 3, "epochs_planned": 3, "val_loss": 0.25, "val_mae": 0.4, "score": 0.25, "layers": layers,
+              "validation_accuracy": None, "reward": -0.25}
+    record = finished_record(started(), result, None)
+    assert (record.score, record.metrics, record.layers) == (0.25, {"val_loss": 0.25, "val_mae": 0.4}, layers)
+    # A train_fn's trial plans no number of epochs: its last report completes it.
+    assert finished_record(started(), {"epoch": 1, "epochs_planned": None, "score": 1.0}, None).status is \
+        TrialStatus.COMPLETED
 
 
 def test_the_recorder_pickles_without_its_display(tmp_path):
@@ -121,7 +77,7 @@ def test_a_trial_cut_by_the_time_budget_keeps_its_last_reported_accuracy(recorde
 
 def test_a_trial_costs_its_resources_times_the_time_it_held_them_over_every_attempt(recorder, monkeypatch):
     clock = iter([100.0, 110.0, 200.0, 230.0])  # attempt 1 runs 10 s and its worker dies; attempt 2 runs 30 s
-    monkeypatch.setattr("nas.runner.time.monotonic", lambda: next(clock))
+    monkeypatch.setattr("nas.runner.recorder.time.monotonic", lambda: next(clock))
     recorder.on_trial_start(0, [], Reported())
     assert recorder.store.get_trial("r", 0).attempts == 1
     recorder.on_trial_recover(0, [], Reported())

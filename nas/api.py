@@ -1,0 +1,222 @@
+"""nas as a library: `nas.search(...)` and `nas.leaderboard(...)` (`nas.train(...)` is nas/single_training.py).
+The commands call these and print what they return.
+
+Every setting of nas/settings.py is a keyword of the same name as its command-line flag (`time_budget` is
+`--time-budget`); the objects only Python can pass (arrays, a tf.data.Dataset, a SearchSpace, a keras-tuner build
+function, callbacks, a train_fn) are keywords too.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import inspect
+import logging
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+from nas import checks
+from nas.data_sources import DataSource, data_source
+from nas.errors import RunError, SettingError
+from nas.experiment import SearchInputs, default_run_name, run_search, stored_run
+from nas.importing import NOT_IMPORTABLE, defining_module, import_reference, reference_of
+from nas.result import SearchResult
+from nas.settings import DEFAULT_OUTPUT, SearchConfig, resumable_settings
+from nas.spaces import resolve_space
+from results import ResultStore, leaderboard as leaderboard_rows_of, leaderboard_frame, render, run_costs, sqlite_file
+
+logger = logging.getLogger(__name__)
+
+SETTINGS = tuple(field.name for field in dataclasses.fields(SearchConfig))
+# Keywords whose value may be an object; the config keeps a reference to it.
+_OBJECT_SETTINGS = ("space", "data", "train_fn")
+
+
+def storage_url(storage: str | None, output: str | os.PathLike) -> str:
+    """The store's SQLAlchemy URL: `storage` when given, else the SQLite file under the output folder."""
+    if storage:
+        return storage
+    return "sqlite:///" + str((Path(output).expanduser() / "nas.db").resolve())
+
+
+def search(space: Any = None, *, validation_data: Any = None, test_data: Any = None, callbacks: Any = None,
+           storage: str | None = None, name: str | None = None, resume: bool = False, progress: Any = True,
+           **settings: Any) -> SearchResult:
+    """Search `space` (default: cnn) with the settings given, on Ray Tune, storing every trial; returns the result.
+
+    space: a built-in space's name ("mlp", "cnn"), a search_spaces.SearchSpace, "package.module:attribute", or a
+        keras-tuner build(hp) function or keras_tuner.HyperModel.
+    data: (x, y) arrays, a dict of x_train, y_train, ..., a tf.data.Dataset, a .npz path, or a function returning
+        one of these (called in each worker, so the data never travels); `dataset` names a known one instead.
+    validation_data, test_data: (x, y) or a tf.data.Dataset; without validation data, 10% of the training data.
+    callbacks: Keras callbacks for every training; train_fn(model, data, report): your own training loop.
+    storage, name, resume: the store (default: SQLite under `output`), the run's name, continue the run `name`.
+    progress: True draws progress on the terminal or in the notebook; False draws none; or a nas.SearchObserver
+        of your own.
+    Every other keyword is a setting of nas.settings.SearchConfig (trials, time_budget, epochs, strategy, ...).
+    """
+    _check_keywords(settings)
+    if name is not None:
+        try:
+            checks.run_name(name)
+        except ValueError as error:
+            raise SettingError("name", str(error)) from None
+    if space is not None:
+        settings["space"] = space
+    output = settings.get("output", DEFAULT_OUTPUT)
+    store = ResultStore(storage_url(storage, output))
+    try:
+        config, inputs = prepare_search(settings, store, name, resume, validation_data, test_data, callbacks)
+        name = name or default_run_name(inputs.space.name, config.strategy)
+        from nas.progress import search_observer
+
+        observer = search_observer(progress)
+        try:
+            summary = run_search(config, inputs, store, name, resume, observer)
+        finally:
+            observer.close()
+        report = write_run_report(store, summary.run, config.output_path)
+        return SearchResult(summary, storage_url(storage, output), report)
+    finally:
+        store.close()
+
+
+def _check_keywords(settings: dict[str, Any]) -> None:
+    for keyword in settings:
+        if keyword not in SETTINGS:
+            close = difflib.get_close_matches(keyword, SETTINGS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; expected one of: {', '.join(SETTINGS)}"
+            raise SettingError(keyword, f"nas.search has no setting {keyword!r}{hint}")
+
+
+def prepare_search(settings: dict[str, Any], store: ResultStore | None = None, name: str | None = None,
+                   resume: bool = False, validation_data: Any = None, test_data: Any = None,
+                   callbacks: Any = None) -> tuple[SearchConfig, SearchInputs]:
+    """The settings given (a new run's, or the stored run's with what a resume may change) and the objects behind
+    them."""
+    given = dict(settings)
+    if "address" not in given and os.environ.get("RAY_ADDRESS"):
+        given["address"] = os.environ["RAY_ADDRESS"]
+    if "time_budget" in given:  # a time budget alone runs trials until it ends, like Ray Tune's num_samples=-1,
+        given.setdefault("trials", None)  # and fits the final epochs into its final share
+        given.setdefault("final_epochs", None)
+    stored = stored_run(store, name).config if resume else None
+    space = resolve_space(given.get("space", stored.get("space") if stored else "cnn"))
+    source = _data(given, stored, validation_data, test_data)
+    train_fn = given.get("train_fn", stored.get("train_fn") if stored else None)
+    train_fn_object = import_reference(train_fn, "train_fn", SettingError) if isinstance(train_fn, str) else train_fn
+    if train_fn_object is not None and not callable(train_fn_object):
+        raise SettingError("train_fn", f"expected a function train_fn(model, data, report), received {train_fn!r}")
+    references = {"space": space.reference,
+                  "data": (source.reference or f"{NOT_IMPORTABLE}:{source.name}") if "data" in given else None,
+                  "train_fn": _reference(train_fn_object) if train_fn_object is not None else None}
+    plain = {key: value for key, value in given.items() if key not in _OBJECT_SETTINGS}
+    if stored is None:
+        config = SearchConfig(**plain, **{key: value for key, value in references.items()
+                                          if key in given or key == "space" or value is not None})
+    else:
+        config = _resumed_config(name, stored, plain, references, given)
+    modules = tuple(module for module in (space.module, defining_module(references["data"]),
+                                          defining_module(references["train_fn"])) if module is not None)
+    if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+        callbacks = [callbacks]
+    return config, SearchInputs(space.space, source, train_fn_object, tuple(callbacks or ()), modules)
+
+
+def _data(given: dict[str, Any], stored: dict | None, validation_data: Any, test_data: Any) -> DataSource:
+    if "data" in given or "dataset" in given or stored is None:
+        return data_source(given.get("data"), given.get("dataset"), validation_data, test_data)
+    reference, dataset = stored.get("data"), stored.get("dataset")
+    if reference and reference.startswith(f"{NOT_IMPORTABLE}:"):
+        raise RunError(f"The run was given its data as Python objects ({reference.partition(':')[2]}), which are not "
+                       "stored. Expected the same data passed again: nas.search(..., resume=True, data=...)")
+    return data_source(reference, dataset, validation_data, test_data)
+
+
+def _reference(value: Callable) -> str:
+    return reference_of(value) or f"{NOT_IMPORTABLE}:{getattr(value, '__name__', type(value).__name__)}"
+
+
+def _resumed_config(name: str, stored: dict, plain: dict, references: dict, given: dict) -> SearchConfig:
+    """The stored run's config, with what a resume may change; a setting that would change what is searched is
+    refused."""
+    resumable = resumable_settings()
+    stored_config = SearchConfig.from_dict(stored)
+    for setting, value in {**plain, **{key: references[key] for key in _OBJECT_SETTINGS if key in given}}.items():
+        if setting in resumable:
+            continue
+        before = getattr(stored_config, setting)
+        after = getattr(dataclasses.replace(stored_config, **{setting: value}), setting)
+        if after != before:
+            raise SettingError(setting, f"resume continues run {name!r} as it was started, with {setting} "
+                                        f"{_shown(before)}; received {_shown(after)}. Leave it out, or start a new "
+                                        "run with another name")
+    return dataclasses.replace(stored_config, **{key: value for key, value in plain.items() if key in resumable})
+
+
+def _shown(value: Any) -> str:
+    return repr(getattr(value, "value", value))
+
+
+def write_run_report(store: ResultStore, run: str, folder: Path) -> str | None:
+    """The run's HTML report, RUN.html in the output folder; a report that cannot be written is a warning, since
+    the search itself is done and stored."""
+    from results.report import write_report
+
+    path = folder / f"{run}.html"
+    try:
+        write_report(store, path, leaderboard_rows_of(store, run=run), title=f"nas run {run}")
+    except OSError as error:
+        logger.warning("Could not write the report %s: %s", path, error.strerror)
+        return None
+    return str(path)
+
+
+def leaderboard_rows(run: str | None = None, *, output: str = DEFAULT_OUTPUT, storage: str | None = None,
+                     **filters: Any) -> tuple[list, list] | None:
+    """The matching leaderboard rows, best first, and the cost of each of their runs; None when there is no store
+    yet (reading must not create one)."""
+    url = storage_url(storage, output)
+    file = sqlite_file(url)
+    if file is not None and not file.exists():
+        return None
+    with ResultStore(url) as store:
+        try:
+            rows = leaderboard_rows_of(store, run=run, **filters)
+        except ValueError as error:
+            raise SettingError(None, str(error)) from None
+        return rows, run_costs(store, sorted({row.run for row in rows}))
+
+
+def leaderboard(run: str | None = None, *, output: str = DEFAULT_OUTPUT, storage: str | None = None,
+                dataset: str | None = None, space: str | None = None, strategy: str | None = None,
+                sort: str = "score", top: int | None = None, max_params: int | None = None,
+                max_latency: float | None = None, pareto: bool = False, format: str | None = None,
+                to: str | None = None):
+    """The stored trials of every run (or of `run`) as a pandas DataFrame, best first (by each run's objective,
+    unless `sort` names a metric). With `format` (table, csv, json, markdown, html) and `to`, the leaderboard is
+    also written to that file, as `python -m nas.leaderboard` writes it."""
+    if format is not None and not to:
+        raise SettingError("to", f"format {format} writes a file; expected to='FILE'")
+    found = leaderboard_rows(run, output=output, storage=storage, dataset=dataset, space=space, strategy=strategy,
+                             sort=sort, top=top, max_params=max_params, max_latency_ms=max_latency, pareto=pareto)
+    if found is None:
+        logger.warning("No result store under %s yet.", output)
+        return leaderboard_frame([])
+    rows, _ = found
+    if format == "html":
+        from results.report import write_report
+
+        with ResultStore(storage_url(storage, output)) as store:
+            write_report(store, to, rows)
+    elif format is not None:
+        Path(to).write_text(render(rows, format) + "\n")
+    return leaderboard_frame(rows)
+
+
+search.__signature__ = inspect.signature(search).replace(parameters=[  # type: ignore[attr-defined]
+    *[parameter for parameter in inspect.signature(search).parameters.values()
+      if parameter.kind is not inspect.Parameter.VAR_KEYWORD],
+    *[inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY, default=field.default
+                        if field.default is not dataclasses.MISSING else field.default_factory())
+      for field in dataclasses.fields(SearchConfig) if field.name != "space"]])

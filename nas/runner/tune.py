@@ -1,0 +1,131 @@
+"""Search trials as a Ray Tune experiment, and the final trainings as Ray tasks, both around nas.evaluator.
+
+Ray Tune does the scheduling: a `tune.Tuner` runs the trials, asks our strategy for architectures through
+`StrategySearcher`, limits how many run at once with Ray's `ConcurrencyLimiter`, and tells `TrialRecorder` as
+trials start and end. The data reaches the workers once through Ray's object store (`tune.with_parameters`,
+`ray.put`), or is made in each worker by the user's function (nas.data_sources.WorkerData).
+"""
+from __future__ import annotations
+
+import dataclasses
+import socket
+import time
+from pathlib import Path
+from typing import Callable
+
+import ray
+from ray import tune
+from ray.tune.search import ConcurrencyLimiter
+
+from nas.evaluator import EvaluationSettings, Evaluator, FinalTraining
+from nas.enums import Scheduler
+from nas.runner.cluster import alive_nodes
+from nas.progress import SearchObserver
+from nas.runner.recorder import TrialRecorder
+from nas.runner.searcher import METRIC, StrategySearcher
+from results import ResultStore, TrialRecord
+from strategies import Strategy
+
+
+def search_trial(config: dict, data, settings: EvaluationSettings) -> None:
+    """Tune's function trainable: score `config["arch"]`, reporting after every epoch (nas.evaluator)."""
+    location = worker_location()
+
+    def report(figures: dict) -> None:
+        tune.report({**figures, **location})
+
+    try:
+        task_data = data.get()
+    except Exception as error:  # the user's data function failed in this worker
+        report({"trial": config["trial"], "error": f"making the data failed: {type(error).__name__}: {error}"[:500]})
+        return
+    Evaluator(settings).evaluate(config["trial"], config["arch"], task_data, report)
+
+
+def worker_location() -> dict[str, str]:
+    return {"node": ray.get_runtime_context().get_node_id(), "host": socket.gethostname()}
+
+
+@dataclasses.dataclass(frozen=True)
+class TrialPlan:
+    """How Ray Tune runs a search's trials."""
+
+    run: str
+    storage_path: Path  # Ray Tune's experiment folder
+    cpus_per_trial: float
+    gpus_per_trial: float
+    concurrency: int | None
+    scheduler: Scheduler
+    epochs: int  # ASHA's longest rung
+    trial_retries: int
+    trials: int | None  # None: until the time budget ends
+    time_budget_s: float | None
+    over_limit_reward: float | None
+
+
+def run_trials(plan: TrialPlan, strategy: Strategy, data, settings: EvaluationSettings, store: ResultStore,
+               observer: SearchObserver | None) -> dict[int, TrialRecord]:
+    """Run the plan's trials through Ray Tune; returns their records."""
+    trainable = tune.with_resources(tune.with_parameters(search_trial, data=data, settings=settings),
+                                    {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial})
+    searcher = StrategySearcher(strategy, plan.over_limit_reward)
+    if plan.concurrency:
+        searcher = ConcurrencyLimiter(searcher, max_concurrent=plan.concurrency)
+    recorder = TrialRecorder(store, plan.run, strategy, observer)
+    tuner = tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(search_alg=searcher, scheduler=_scheduler(plan),
+                                    num_samples=-1 if plan.trials is None else plan.trials,
+                                    time_budget_s=plan.time_budget_s, reuse_actors=True),
+        run_config=tune.RunConfig(name=plan.run, storage_path=str(plan.storage_path), verbose=0,
+                                  callbacks=[recorder],
+                                  failure_config=tune.FailureConfig(max_failures=plan.trial_retries)),
+    )
+    for result in tuner.fit():
+        recorder.finish_unrecorded(result)
+    return recorder.records
+
+
+def _scheduler(plan: TrialPlan):
+    """Ray Tune's trial scheduler: FIFO (every trial trains all its epochs) or ASHA (Li et al., "A System for
+    Massively Parallel Hyperparameter Tuning", 2020), which stops trials whose reward trails their peers' after
+    1, 3, 9... epochs. A stopped trial keeps the score it reached, for the strategy and the store."""
+    if plan.scheduler == Scheduler.ASHA:
+        from ray.tune.schedulers import ASHAScheduler
+
+        return ASHAScheduler(metric=METRIC, mode="max", time_attr="epoch", max_t=plan.epochs, grace_period=1,
+                             reduction_factor=3)
+    return None  # Tune's FIFO
+
+
+@dataclasses.dataclass(frozen=True)
+class FinalResult:
+    training: FinalTraining
+    cpu_seconds: float  # the CPUs Ray assigned to the task times its wall time, as for search trials
+    gpu_seconds: float
+
+
+def final_training_task(trial: int, arch: dict, data, settings: EvaluationSettings) -> FinalResult:
+    started = time.perf_counter()
+    training = Evaluator(settings).train_final(trial, arch, data.get())
+    busy = time.perf_counter() - started
+    resources = ray.get_runtime_context().get_assigned_resources()
+    return FinalResult(training, resources.get("CPU", 0.0) * busy, resources.get("GPU", 0.0) * busy)
+
+
+def run_final_trainings(winners: list[TrialRecord], data, settings: EvaluationSettings, cpus: float, gpus: float,
+                        on_done: Callable[[FinalResult], None]) -> None:
+    """Retrain the winners in parallel on Ray workers, calling `on_done` as each is tested."""
+    data_ref, settings_ref = ray.put(data), ray.put(settings)
+    remote = ray.remote(final_training_task).options(num_cpus=cpus, num_gpus=gpus)
+    pending = [remote.remote(winner.number, winner.arch, data_ref, settings_ref) for winner in winners]
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        on_done(ray.get(done[0]))
+
+
+def final_training_cpus(cpus_per_trial: float, winners: int) -> float:
+    """The search is over, so the winners share the CPUs: each gets an equal share of the largest node (a task
+    cannot span nodes), and never less than a search trial had."""
+    largest_node = max((node.get("CPU", 0.0) for node in alive_nodes()), default=0.0)
+    return max(cpus_per_trial, float(int(largest_node // max(1, winners))))

@@ -1,0 +1,30 @@
+"""A user's own space and data function, as a module: what `--space tests.nas.user_space:SPACE` and
+`--data tests.nas.user_space:load_data` name in the tests of resuming and of clusters."""
+from __future__ import annotations
+
+import numpy as np
+
+from search_spaces import Choice, Float, Int, SearchSpace
+
+
+def build(arch, input_shape, num_outputs):
+    import keras
+
+    inputs = keras.Input(shape=input_shape)
+    hidden = keras.layers.Flatten()(inputs)
+    for _ in range(arch["layers"]):
+        hidden = keras.layers.Dense(arch["units"], activation=arch["activation"])(hidden)
+    return keras.Model(inputs, keras.layers.Dense(num_outputs, activation="softmax")(hidden))
+
+
+SPACE = SearchSpace("user-dense", [Int("layers", 1, 2), Int("units", 4, 64, log=True),
+                                   Choice("activation", ["relu", "tanh"]),
+                                   Float("learning_rate", 1e-3, 3e-2, log=True)], builder=build)
+
+
+def load_data():
+    """Tabular rows of three classes, made in each worker that needs them (nothing travels but this function)."""
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, size=600)
+    features = rng.normal(size=(600, 6)).astype("float32") + labels[:, None]
+    return {"x_train": features[:500], "y_train": labels[:500], "x_test": features[500:], "y_test": labels[500:]}
