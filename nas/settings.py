@@ -15,6 +15,8 @@ from typing import Any, Callable
 from nas import checks
 from nas.enums import Augment, Direction, MnasConstraint, Optimizer, Schedule, Scheduler, Task, values
 from nas.errors import SettingError
+from nas.objectives import Objective
+from nas.training import Recipe
 
 GROUPS = {"what": "what to search", "budget": "budget", "recipe": "training recipe",
           "objective": "objective and limits", "resources": "resources", "results": "results"}
@@ -196,11 +198,9 @@ class SearchConfig:
         self.objective_spec  # validates the objective and its limits
 
     @property
-    def objective_spec(self):
+    def objective_spec(self) -> Objective:
         """The objective these settings name. Until the data has said what the task is (task auto), it is read as
         a classification's; `for_task` then settles both."""
-        from nas.objectives import Objective
-
         task = Task.CLASSIFICATION if self.task == Task.AUTO else self.task
         return Objective.from_settings(self.objective, self.direction, task, self.latency_target,
                                        self.mnas_constraint, self.max_params, self.max_latency)
@@ -211,11 +211,9 @@ class SearchConfig:
         objective = settled.objective_spec
         return settled.replace(objective=objective.name, direction=objective.direction)
 
-    def recipe(self, final: bool):
+    def recipe(self, final: bool) -> Recipe:
         """How trials train (final=False: few epochs on the training subset) or how the top-k are retrained (the
         recipe's epochs are a ceiling under a time budget without final_epochs: the training fits them to it)."""
-        from nas.training import Recipe
-
         epochs = (self.final_epochs or MAX_FITTED_FINAL_EPOCHS) if final else self.epochs
         return Recipe(optimizer=self.optimizer, learning_rate=self.learning_rate, batch_size=self.batch_size,
                       epochs=epochs, weight_decay=self.weight_decay, schedule=self.lr_schedule,

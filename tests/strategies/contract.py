@@ -31,18 +31,23 @@ def toy_accuracy(arch) -> float:
     return 1.0 - sum(abs(arch[name] - best) for name, best in OPTIMUM.items()) / 40
 
 
-def mean_best_accuracy(strategy_name: str, trials: int, seeds: range = range(6)) -> float:
-    """The best toy accuracy found in `trials` trials, averaged over seeds (deterministic: no flaky margins)."""
+def mean_best(strategy_name: str, space: SearchSpace, reward, trials: int, seeds: range = range(6),
+              **options) -> float:
+    """The best reward found in `trials` trials, averaged over seeds (deterministic: no flaky margins)."""
     bests = []
     for seed in seeds:
-        strategy = get_strategy(strategy_name, TOY, seed=seed)
-        best = 0.0
+        strategy = get_strategy(strategy_name, space, seed=seed, **options)
+        best = -math.inf
         for _ in range(trials):
             trial = strategy.ask()
-            best = max(best, toy_accuracy(trial.arch))
-            strategy.tell(trial, toy_accuracy(trial.arch))
+            best = max(best, reward(trial.arch))
+            strategy.tell(trial, reward(trial.arch))
         bests.append(best)
     return float(np.mean(bests))
+
+
+def mean_best_accuracy(strategy_name: str, trials: int, seeds: range = range(6)) -> float:
+    return mean_best(strategy_name, TOY, toy_accuracy, trials, seeds)
 
 
 # Ranges, one of them conditional, with a known optimum inside them (layers 3, learning rate 1e-2, dropout 0.2,
@@ -59,16 +64,7 @@ def ranges_reward(arch) -> float:
 
 
 def mean_best_ranges_reward(strategy_name: str, trials: int, seeds: range = range(6), **options) -> float:
-    bests = []
-    for seed in seeds:
-        strategy = get_strategy(strategy_name, RANGES, seed=seed, **options)
-        best = -math.inf
-        for _ in range(trials):
-            trial = strategy.ask()
-            best = max(best, ranges_reward(trial.arch))
-            strategy.tell(trial, ranges_reward(trial.arch))
-        bests.append(best)
-    return float(np.mean(bests))
+    return mean_best(strategy_name, RANGES, ranges_reward, trials, seeds, **options)
 
 
 def toy_reward(arch) -> float:
