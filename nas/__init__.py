@@ -4,8 +4,8 @@
     result = nas.search("cnn", strategy="rl", trials=20)      # or your SearchSpace, data, training
     result.leaderboard()                                       # a pandas DataFrame
     model = result.best_model()                                # the final-trained keras.Model
-    nas.leaderboard(run=result.run)                            # every stored run, as a DataFrame
-    nas.train(trial=f"{result.run}:0")                         # a stored trial's model and figures
+    nas.leaderboard(run=result.run)                            # a stored run (or all of them), as a DataFrame
+    nas.train(trial=f"{result.run}:{result.best['trial']}")    # a kept model and its figures, from the store
 
 The same three are commands: `python -m nas.search`, `python -m nas.leaderboard`, `python -m nas.train` (or
 `nas search|leaderboard|train`); each command's module is also its function.

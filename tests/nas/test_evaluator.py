@@ -138,3 +138,13 @@ def _weights(content: bytes, folder):
 
     (folder / "again.keras").write_bytes(content)
     return keras.saving.load_model(folder / "again.keras").get_weights()
+
+
+def test_the_built_in_spaces_end_in_a_softmax_for_classes_and_in_plain_values_for_a_regression():
+    import keras
+
+    space = get_space("mlp")
+    classifier = build_model(space, space.reference("mlp"), (5,), 3, Task.CLASSIFICATION)
+    regressor = build_model(space, space.reference("mlp"), (5,), 2, Task.REGRESSION)
+    assert classifier.layers[-1].activation is keras.activations.softmax
+    assert regressor.layers[-1].activation is keras.activations.linear and regressor.output_shape == (None, 2)
