@@ -69,7 +69,7 @@ def add_setting_flags(parser: argparse.ArgumentParser, groups: dict[str, list[da
                 options["choices"] = metadata["choices"]
             elif field.name == "strategy_options":
                 options["type"] = flag_type(checks.option_assignment)
-            elif metadata["check"] is not None and field.name not in ("metrics", "loss"):
+            elif metadata["check"] is not None and not metadata["repeatable"]:  # a list's check sees it whole
                 options["type"] = flag_type(metadata["check"])
             if metadata["repeatable"]:
                 options["action"] = "append"
