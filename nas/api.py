@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nas import checks
-from nas.data_sources import DataSource, data_source
-from nas.errors import RunError, SettingError
+from nas.data_sources import DataSource, data_source, stored_data_source
+from nas.errors import SettingError
 from nas.experiment import SearchInputs, default_run_name, run_search, stored_run
-from nas.importing import NOT_IMPORTABLE, defining_module, import_reference, reference_of
+from nas.importing import defining_module, import_reference, placeholder, reference_of
 from nas.result import SearchResult
 from nas.settings import DEFAULT_OUTPUT, SearchConfig, resumable_settings
 from nas.spaces import resolve_space
@@ -108,7 +108,7 @@ def prepare_search(settings: dict[str, Any], store: ResultStore | None = None, n
     if train_fn_object is not None and not callable(train_fn_object):
         raise SettingError("train_fn", f"expected a function train_fn(model, data, report), received {train_fn!r}")
     references = {"space": space.reference,
-                  "data": (source.reference or f"{NOT_IMPORTABLE}:{source.name}") if "data" in given else None,
+                  "data": (source.reference or placeholder(source.name)) if "data" in given else None,
                   "train_fn": _reference(train_fn_object) if train_fn_object is not None else None}
     plain = {key: value for key, value in given.items() if key not in _OBJECT_SETTINGS}
     if stored is None:
@@ -126,15 +126,12 @@ def prepare_search(settings: dict[str, Any], store: ResultStore | None = None, n
 def _data(given: dict[str, Any], stored: dict | None, validation_data: Any, test_data: Any) -> DataSource:
     if "data" in given or "dataset" in given or stored is None:
         return data_source(given.get("data"), given.get("dataset"), validation_data, test_data)
-    reference, dataset = stored.get("data"), stored.get("dataset")
-    if reference and reference.startswith(f"{NOT_IMPORTABLE}:"):
-        raise RunError(f"The run was given its data as Python objects ({reference.partition(':')[2]}), which are not "
-                       "stored. Expected the same data passed again: nas.search(..., resume=True, data=...)")
-    return data_source(reference, dataset, validation_data, test_data)
+    return stored_data_source(stored.get("data"), stored.get("dataset"), "nas.search(..., resume=True, data=...)",
+                              validation_data, test_data)
 
 
 def _reference(value: Callable) -> str:
-    return reference_of(value) or f"{NOT_IMPORTABLE}:{getattr(value, '__name__', type(value).__name__)}"
+    return reference_of(value) or placeholder(getattr(value, "__name__", type(value).__name__))
 
 
 def _resumed_config(name: str, stored: dict, plain: dict, references: dict, given: dict) -> SearchConfig:

@@ -22,8 +22,8 @@ from nas.data import TaskData, prepare
 from nas.dataset_files import read_npz
 from nas.datasets import DATASETS, read_dataset
 from nas.enums import Task
-from nas.errors import DataError
-from nas.importing import import_reference, reference_of
+from nas.errors import DataError, RunError
+from nas.importing import import_reference, is_placeholder, reference_of
 
 DEFAULT_DATASET = "mnist"
 VALIDATION_FRACTION = 0.1  # of the training set when no validation data is given; 6,000 images of MNIST
@@ -152,6 +152,16 @@ def _dataset_arrays(dataset, what: str) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"Expected {what} to hold at least one example. Received an empty tf.data.Dataset")
     join = np.concatenate if batched else np.stack
     return join(xs), join(ys)
+
+
+def stored_data_source(reference: str | None, dataset: str | None, again: str, validation_data: Any = None,
+                       test_data: Any = None) -> DataSource:
+    """The data a stored run searched, from its data reference or dataset; data it was given as Python objects is
+    not stored, so it must be given `again` (how the caller passes it)."""
+    if is_placeholder(reference):
+        raise RunError(f"The run was given its data as Python objects ({reference.partition(':')[2]}), which are not "
+                       f"stored. Expected the same data passed again: {again}")
+    return data_source(reference, dataset, validation_data, test_data)
 
 
 def load_data(data: Any = None, dataset: str | None = None, *, validation_data: Any = None, test_data: Any = None,

@@ -17,6 +17,15 @@ from nas.errors import NasError
 NOT_IMPORTABLE = "<python object>"
 
 
+def placeholder(name: str) -> str:
+    """The reference a run stores for an object it cannot import again: it says what the object was."""
+    return f"{NOT_IMPORTABLE}:{name}"
+
+
+def is_placeholder(reference: str | None) -> bool:
+    return bool(reference) and reference.startswith(f"{NOT_IMPORTABLE}:")
+
+
 def import_reference(reference: str, what: str, error: type[NasError] = NasError) -> Any:
     """The object `package.module:attribute` names (the attribute may be dotted); the current folder is searched
     too, as `python -m` does, so a module beside the user's command is found."""

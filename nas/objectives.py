@@ -130,6 +130,3 @@ def infer_direction(metric: str) -> Direction:
     raise SettingError("direction", f"cannot tell whether objective {metric!r} is to be maximised or minimised; "
                                     "expected direction 'max' or 'min'")
 
-
-def finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)

@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from nas.objectives import ACCURACY_OBJECTIVES
 from results import TrialRecord, TrialStatus
 
 
@@ -84,7 +85,7 @@ class SearchProgress(SearchObserver):
             self._bar.stop()
 
     def _score(self, value: float | None) -> str:
-        return percent(value) if self.objective in ("accuracy", "mnas", "pareto") else \
+        return percent(value) if self.objective in ACCURACY_OBJECTIVES else \
             ("-" if value is None else f"{value:.4g}")
 
     def _status(self) -> str:

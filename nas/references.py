@@ -37,6 +37,3 @@ REFERENCES: dict[str, Reference] = {
     )
 }
 
-
-def references_of_space(space: str) -> list[Reference]:
-    return [reference for reference in REFERENCES.values() if reference.space == space]

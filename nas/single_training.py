@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nas import checks
-from nas.data_sources import load_data
+from nas.data import prepare
+from nas.data_sources import VALIDATION_FRACTION, data_source, load_data, stored_data_source
 from nas.enums import Augment, Optimizer, Schedule, Task
 from nas.errors import RunError, SettingError
 from nas.evaluator import EvaluationSettings, Evaluator
-from nas.importing import NOT_IMPORTABLE, import_reference
+from nas.importing import import_reference
 from nas.models import load_model
 from nas.objectives import Objective
 from nas.references import REFERENCES
@@ -125,12 +126,9 @@ def _data(config: SearchConfig | None, dataset: str | None, data: Any):
     """The data a stored run searched (or the data asked for), split as the search split it."""
     if config is None:
         return load_data(data, dataset)
-    if dataset is None and data is None:
-        dataset, data = config.dataset, config.data
-        if data and data.startswith(f"{NOT_IMPORTABLE}:"):
-            raise RunError(f"The run was given its data as Python objects ({data.partition(':')[2]}), which are not "
-                           "stored. Expected the data passed again: nas.train(trial=..., data=...)")
-    return load_data(data, dataset, task=config.task, num_classes=config.num_classes, seed=config.seed)
+    source = stored_data_source(config.data, config.dataset, "nas.train(trial=..., data=...)") \
+        if dataset is None and data is None else data_source(data, dataset)
+    return prepare(source.load(), source.name, config.task, config.num_classes, config.seed, VALIDATION_FRACTION)
 
 
 def _train(arch_file, trial, reference, dataset, data, train_subset, changes, storage, output, on_epoch_end):

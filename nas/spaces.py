@@ -11,7 +11,7 @@ from types import ModuleType
 from typing import Any
 
 from nas.errors import SpaceError
-from nas.importing import NOT_IMPORTABLE, defining_module, import_reference, reference_of
+from nas.importing import defining_module, import_reference, placeholder, reference_of
 from search_spaces import SPACES, SearchSpace
 
 
@@ -77,4 +77,4 @@ def _find_reference(value: Any) -> str:
     for attribute, candidate in vars(module).items() if module else ():
         if candidate is value:
             return f"{home}:{attribute}"
-    return f"{NOT_IMPORTABLE}:{getattr(value, 'name', None) or type(value).__name__}"
+    return placeholder(getattr(value, "name", None) or type(value).__name__)

@@ -115,3 +115,15 @@ def test_a_data_function_that_fails_or_returns_something_else_says_so():
 def test_data_and_dataset_together_are_refused():
     with pytest.raises(DataError, match="Expected data or dataset, not both"):
         data_source(arrays(), "mnist")
+
+
+def test_a_run_given_arrays_in_python_asks_for_them_again_and_one_given_a_file_or_a_name_finds_its_data(tmp_path):
+    from nas.errors import RunError
+    from nas.data_sources import stored_data_source
+
+    with pytest.raises(RunError, match=r"given its data as Python objects \(arrays\).*passed again: here"):
+        stored_data_source("<python object>:arrays", None, "here")
+    x, y = arrays()
+    np.savez(tmp_path / "kept.npz", x_train=x, y_train=y)
+    assert stored_data_source(str(tmp_path / "kept.npz"), None, "here").name == "kept"
+    assert stored_data_source(None, "digits", "here").name == "digits"
