@@ -1,32 +1,47 @@
-"""Reproduce the seed lecture's table: its three hand-made MNIST models, trained with its recipes by nas.train.
+"""Reproduce the seed lecture's table: its three hand-made models trained by nas.train, over several seeds, with the
+lecture's recipe and (the control for searched networks) with the recipe nas gives a search's winner.
 
-    python benchmarks/reproduce_lecture.py                 # all three, 20 epochs each (about 8 min on 2 cores)
-    python benchmarks/reproduce_lecture.py --epochs 1      # a quick check of the pipeline
-    python benchmarks/reproduce_lecture.py --searched /tmp/beat/beat-lenet-mnist-*.json   # + searched networks
-    python benchmarks/reproduce_lecture.py --dataset fashion_mnist   # the lecture's models on another dataset
+    python benchmarks/reproduce_lecture.py                          # all three, lecture's recipe, 3 seeds (25 min)
+    python benchmarks/reproduce_lecture.py --references lenet --recipe final --epochs 24
+    python benchmarks/reproduce_lecture.py --epochs 1 --seeds 1     # a quick check of the pipeline
+    python benchmarks/reproduce_lecture.py --references --searched /tmp/beat/beat-lenet-mnist-*.json
+    python benchmarks/reproduce_lecture.py --dataset fashion_mnist  # the lecture's models on another dataset
 
-Each model runs as `python -m nas.train --reference NAME --json` in its own process, so TensorFlow gets every core.
-`--searched` adds the networks that searches found, beside the lecture's: it reads the `nas.search --json`
-summaries that benchmarks/beat_lenet.py saves (the winner's test accuracy, size, latency and final training time,
-and the whole command's wall time). Prints a Markdown table next to the lecture's figures.
+Each training runs as `python -m nas.train --reference NAME --seed S --json` in its own process, so TensorFlow gets
+every core. `--recipe lecture` is the lecture's (constant Adam 1e-3 or SGD 0.01, batches of 128, no shifts, 20
+epochs); `--recipe final` is what a search's final training gives its winner (nas.settings' defaults: cosine
+schedule, images shifted by up to 2 pixels, the search's learning rate and batch size), for `--epochs` epochs.
+`--searched` adds the winners of searches beside them: it reads the `nas.search --json` summaries that
+benchmarks/beat_lenet.py saves, each seed's, and averages them per run name. Every row is mean ± standard deviation
+over its seeds; nothing is printed from constants but the lecture's own column.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
-from pathlib import Path
 import sys
 import time
+from pathlib import Path
 
-# The lecture's figures (full MNIST, 20 epochs, batch 128).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.seeds import print_table, spread  # noqa: E402
+from nas.settings import DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE  # noqa: E402
+
+# The lecture's own figures (full MNIST, 20 epochs, batch 128): what it reported, for its column only.
 LECTURE = {"perceptron": (0.9101, 7_850), "mlp": (0.9514, 118_282), "lenet": (0.9936, 1_256_080)}
+FINAL_RECIPE = ["--lr-schedule", "cosine", "--augment", "shift", "--learning-rate", str(DEFAULT_LEARNING_RATE),
+                "--batch-size", str(DEFAULT_BATCH_SIZE)]
 
 
-def train_reference(name: str, epochs: int | None, dataset: str) -> dict:
-    command = [sys.executable, "-m", "nas.train", "--reference", name, "--dataset", dataset, "--json"]
+def train_reference(name: str, dataset: str, seed: int, recipe: str, epochs: int | None) -> dict:
+    command = [sys.executable, "-m", "nas.train", "--reference", name, "--dataset", dataset, "--seed", str(seed),
+               "--json", *(FINAL_RECIPE if recipe == "final" else [])]
     if epochs:
         command += ["--epochs", str(epochs)]
+    print(f"$ {' '.join(command[1:])}", file=sys.stderr, flush=True)
     start = time.perf_counter()
     finished = subprocess.run(command, capture_output=True, text=True)
     if finished.returncode != 0:
@@ -36,22 +51,43 @@ def train_reference(name: str, epochs: int | None, dataset: str) -> dict:
     return figures
 
 
-def searched_row(summary_path: Path) -> str:
-    summary = json.loads(summary_path.read_text())
-    best = summary["best"]
-    final = next(run for run in summary["final_training"] if run["trial"] == best["trial"])
-    return (f"| searched: {summary['run']} (trial {best['trial']}) | - | {100 * best['test_accuracy']:.2f}% "
-            f"| {best['params']:,} | {best['flops']:,} | {best['latency_ms']:.3f} | {final['train_seconds']:.0f} "
-            f"({final['epochs']} epochs) | {summary['wall_seconds'] / 60:.1f} min |")
+def reference_row(name: str, runs: list[dict], recipe: str, dataset: str) -> str:
+    lecture_accuracy, _ = LECTURE[name] if dataset == "mnist" else (None, None)
+    lecture = "-" if lecture_accuracy is None else f"{100 * lecture_accuracy:.2f}%"
+    first = runs[0]
+    return (f"| {name}, {recipe} recipe, {first['epochs']} epochs | {lecture} "
+            f"| {spread([run['test_accuracy'] for run in runs], 100)}% | {first['params']:,} | {first['flops']:,} "
+            f"| {spread([run['latency_ms'] for run in runs], digits=3)} "
+            f"| {spread([run['train_seconds'] for run in runs], digits=0)} | - |")
 
 
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.2f}%"
+def searched_rows(paths: list[Path]) -> list[str]:
+    """One row per search command, its seeds averaged: the summaries of a run name's seeds (`...-seedN.json`)."""
+    by_run: dict[str, list[dict]] = {}
+    for path in paths:
+        summary = json.loads(path.read_text())
+        by_run.setdefault(re.sub(r"-seed\d+$", "", summary["run"]), []).append(summary)
+    rows = []
+    for run, summaries in by_run.items():
+        winners = [summary["best"] for summary in summaries]
+        finals = [next(final for final in summary["final_training"] if final["trial"] == best["trial"])
+                  for summary, best in zip(summaries, winners)]
+        rows.append(f"| searched: {run} | - | {spread([best['test_accuracy'] for best in winners], 100)}% "
+                    f"| {spread([best['params'] for best in winners], digits=0)} "
+                    f"| {spread([best['flops'] for best in winners], digits=0)} "
+                    f"| {spread([best['latency_ms'] for best in winners], digits=3)} "
+                    f"| {spread([final['train_seconds'] for final in finals], digits=0)} "
+                    f"({spread([final['epochs'] for final in finals], digits=0)} epochs) "
+                    f"| {spread([summary['wall_seconds'] / 60 for summary in summaries], digits=1)} min |")
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, help="override the lecture's 20 epochs")
+    parser.add_argument("--epochs", type=int, help="override the recipe's epochs (the lecture's: 20)")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per model (default 3)")
+    parser.add_argument("--recipe", choices=["lecture", "final"], default="lecture",
+                        help="the lecture's recipe, or the one a search's winner gets (default: lecture)")
     parser.add_argument("--dataset", default="mnist", choices=["mnist", "fashion_mnist", "digits"],
                         help="the lecture's figures are MNIST's; elsewhere the models and recipes are the same")
     parser.add_argument("--references", nargs="*", choices=list(LECTURE), default=list(LECTURE),
@@ -62,18 +98,14 @@ def main() -> None:
     for summary_path in args.searched:
         if not summary_path.is_file():
             parser.error(f"expected a nas.search --json summary at {summary_path}; no such file")
-    print("| model | lecture test acc | nas test acc | params (lecture / nas) | FLOPs | latency ms | train s "
-          "| search wall |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name in args.references:
-        figures = train_reference(name, args.epochs, args.dataset)
-        lecture_accuracy, lecture_params = LECTURE[name] if args.dataset == "mnist" else (None, None)
-        lecture_size = f"{lecture_params:,}" if lecture_params else "-"
-        print(f"| {name} | {_percent(lecture_accuracy)} | {_percent(figures['test_accuracy'])} "
-              f"| {lecture_size} / {figures['params']:,} | {figures['flops']:,} | {figures['latency_ms']:.3f} "
-              f"| {figures['train_seconds']:.0f} | - |", flush=True)
-    for summary_path in args.searched:
-        print(searched_row(summary_path), flush=True)
+    if args.seeds < 1:
+        parser.error("expected --seeds >= 1")
+    rows = [reference_row(name, [train_reference(name, args.dataset, seed, args.recipe, args.epochs)
+                                 for seed in range(args.seeds)], args.recipe, args.dataset)
+            for name in args.references]
+    print(f"{args.dataset}.", end=" ")
+    print_table(["model", "lecture test acc", "nas test acc", "params", "FLOPs (2xMAC)", "latency ms", "train s",
+                 "search wall"], rows + searched_rows(args.searched), args.seeds)
 
 
 if __name__ == "__main__":

@@ -172,10 +172,13 @@ def write_run_report(store: ResultStore, run: str, folder: Path) -> str | None:
 def leaderboard_rows(run: str | None = None, *, output: str = DEFAULT_OUTPUT, storage: str | None = None,
                      **filters: Any) -> tuple[list, list] | None:
     """The matching leaderboard rows, best first, and the cost of each of their runs; None when there is no store
-    yet (reading must not create one)."""
+    under `output` yet (reading must not create one). A `storage` SQLite file that does not exist is a SettingError."""
     url = storage_url(storage, output)
     file = sqlite_file(url)
     if file is not None and not file.exists():
+        if storage:  # a store named explicitly that is not there is a mistake, not an empty leaderboard
+            raise SettingError("storage", f"no result store at {file}; expected the URL of an existing store, "
+                                          "e.g. sqlite:///nas-runs/nas.db")
         return None
     with ResultStore(url) as store:
         try:

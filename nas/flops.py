@@ -1,6 +1,8 @@
 """Floating-point operations of one inference, counted from a Keras model's layers (batch of 1).
 
-Convention (as in most NAS papers since MnasNet; the README's figures and the tabular benchmark use it):
+Convention: a multiply-add is 2 FLOPs, so FLOPs = 2 x MACs (multiply-accumulates) for the layers that multiply.
+MnasNet, MobileNet and EfficientNet report multiply-adds, so their "FLOPs" or "mult-adds" are about half of ours
+for the same network; every figure nas shows is labelled "FLOPs (2xMAC)" to say so. What is counted:
 
 - a multiply-add is 2 FLOPs, and a bias add is 1 per output element:
   `Dense` 2 x inputs x units per position (+ units), `Conv1D/2D/3D` 2 x kernel volume x input channels per group

@@ -69,13 +69,6 @@ def measure_latency(model, input_shape: Sequence[int], batch_size: int = DEFAULT
                               batch_repeats=batch_repeats)
 
 
-def measure_latency_ms(model, input_shape: Sequence[int], batch_size: int = 1, warmup: int = WARMUP_CALLS,
-                       repeats: int = MIN_CALLS) -> float:
-    """Milliseconds for one forward pass of `batch_size` examples; `repeats` is the least number of timed calls."""
-    [(milliseconds, _)], _ = _time_calls(model, input_shape, (batch_size,), warmup, MIN_SECONDS, repeats)
-    return milliseconds
-
-
 def _time_calls(model, input_shape: Sequence[int], batch_sizes: Sequence[int], warmup: int, min_seconds: float,
                 min_calls: int) -> tuple[list[tuple[float, int]], str]:
     """([(milliseconds, timed calls) per batch size], the output's device string).

@@ -45,6 +45,7 @@ class TrainedModel:
 def train(arch_file: str | None = None, *, trial: str | None = None, reference: str | None = None,
           retrain: bool = False, dataset: str | None = None, data: Any = None, epochs: int | None = None,
           train_subset: int | None = None, lr_schedule: str | None = None, augment: str | None = None,
+          learning_rate: float | None = None, batch_size: int | None = None, seed: int | None = None,
           save: str | None = None, tflite: str | None = None, storage: str | None = None,
           output: str = DEFAULT_OUTPUT, on_epoch_end: Callable[[EpochResult], None] | None = None) -> TrainedModel:
     """Load or train one architecture (see the module's docstring); `save` writes the model as .keras, `tflite`
@@ -57,24 +58,28 @@ def train(arch_file: str | None = None, *, trial: str | None = None, reference: 
     for option, path, suffix in (("save", save, ".keras"), ("tflite", tflite, ".tflite")):
         if path is not None:
             _check_writable(option, path, suffix)
-    for option, value in (("epochs", epochs), ("train_subset", train_subset)):
+    for option, value, check in (("epochs", epochs, checks.integer(1)), ("train_subset", train_subset,
+                                                                        checks.integer(1)),
+                                  ("batch_size", batch_size, checks.integer(1)), ("seed", seed, checks.integer(0)),
+                                  ("learning_rate", learning_rate, checks.positive_number)):
         try:
-            checks.optional(checks.integer(1))(value)
+            checks.optional(check)(value)
         except ValueError as error:
             raise SettingError(option, str(error)) from None
-    changes = {"epochs": epochs, "schedule": lr_schedule, "augment": augment}
+    changes = {"epochs": epochs, "schedule": lr_schedule, "augment": augment, "learning_rate": learning_rate,
+               "batch_size": batch_size}
     changes = {name: value for name, value in changes.items() if value is not None}
     if trial is not None and not retrain:
         # Data is only read to check a TFLite export's predictions (a run given arrays in Python needs them again).
         moot = [("dataset", dataset), ("data", data)] if tflite is None else []
-        asked = [name for name, value in (*moot, ("train_subset", train_subset), *changes.items())
+        asked = [name for name, value in (*moot, ("train_subset", train_subset), ("seed", seed), *changes.items())
                  if value is not None]
         if asked:
             raise SettingError(asked[0], "changes how a stored trial would be trained again; its saved model is "
                                          "loaded as it is. Expected retrain=True (--retrain) with it")
         trained = _stored_model(trial, storage, output, tflite is not None, dataset, data)
     else:
-        trained = _train(arch_file, trial, reference, dataset, data, train_subset, changes, storage, output,
+        trained = _train(arch_file, trial, reference, dataset, data, train_subset, changes, seed, storage, output,
                          on_epoch_end)
     model, figures, check_inputs = trained
     if save:
@@ -131,7 +136,8 @@ def _data(config: SearchConfig | None, dataset: str | None, data: Any):
     return prepare(source.load(), source.name, config.task, config.num_classes, config.seed, VALIDATION_FRACTION)
 
 
-def _train(arch_file, trial, reference, dataset, data, train_subset, changes, storage, output, on_epoch_end):
+def _train(arch_file, trial, reference, dataset, data, train_subset, changes, seed_given, storage, output,
+           on_epoch_end):
     train_fn = None
     if reference is not None:
         if reference not in REFERENCES:
@@ -154,6 +160,7 @@ def _train(arch_file, trial, reference, dataset, data, train_subset, changes, st
         recipe, seed, number, config, objective = ARCH_FILE_RECIPE, 0, 0, None, Objective()
     if changes:
         recipe = dataclasses.replace(recipe, **{key: _enum(key, value) for key, value in changes.items()})
+    seed = seed if seed_given is None else seed_given
     task_data = _data(config, dataset, data).training_subset(train_subset, 0)
     if config is None and task_data.task == Task.REGRESSION:
         objective = Objective.from_settings(None, None, Task.REGRESSION)

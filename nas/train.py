@@ -39,6 +39,12 @@ def build_parser() -> cli.ArgumentParser:
                                                                         "constant for ARCH.json")
     parser.add_argument("--augment", choices=values(Augment), help="default: the reference's or run's recipe; "
                                                                    "none for ARCH.json")
+    parser.add_argument("--learning-rate", type=cli.flag_type(checks.positive_number), metavar="LR",
+                        help="default: the reference's or run's recipe; 1e-3 for ARCH.json")
+    parser.add_argument("--batch-size", type=cli.flag_type(checks.integer(1)), metavar="N",
+                        help="default: the reference's or run's recipe; 128 for ARCH.json")
+    parser.add_argument("--seed", type=cli.flag_type(checks.integer(0)),
+                        help="initial weights, shuffling and shifts (default: the run's seed, else 0)")
     parser.add_argument("--save", metavar="FILE.keras", help="save the model (Keras format)")
     parser.add_argument("--tflite", metavar="FILE.tflite",
                         help="also export the model for TensorFlow Lite (float32), checked against Keras")
@@ -65,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             trained = single_training.train(
                 args.arch_file, trial=args.trial, reference=args.reference, retrain=args.retrain,
                 dataset=args.dataset, data=args.data, epochs=args.epochs, train_subset=args.train_subset,
-                lr_schedule=args.lr_schedule, augment=args.augment, save=args.save, tflite=args.tflite,
+                lr_schedule=args.lr_schedule, augment=args.augment, learning_rate=args.learning_rate,
+                batch_size=args.batch_size, seed=args.seed, save=args.save, tflite=args.tflite,
                 storage=args.storage, output=args.output, on_epoch_end=epoch_line)
         except TFLiteExportFailed as error:  # the model is not the user's input: exit 1, the .keras file is kept
             cli.fail(PROG, f"TFLite export failed: {error}", code=cli.EXIT_FAILED)
@@ -78,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         tested = (f"test accuracy {percent(figures['test_accuracy'])}" if figures["test_accuracy"] is not None
                   else f"test {figures.get('test_metrics') or 'not measured: no test data'}")
         print(f"{how} {figures['trial'] or figures['arch']} on {figures['dataset']}: {tested}, "
-              f"{figures['params']:,} params, {figures['flops']:,} FLOPs, {figures['latency_ms']:.3f} ms "
+              f"{figures['params']:,} params, {figures['flops']:,} FLOPs (2xMAC), {figures['latency_ms']:.3f} ms "
               f"(batch {figures['latency_batch_size']}: {figures['latency_batch_ms']:.3f} ms; "
               f"{figures['latency_device']}, {figures['latency_threads']} threads)", file=sys.stderr)
         for option, path in (("saved", args.save), ("exported (TensorFlow Lite, checked against Keras)",

@@ -250,7 +250,7 @@ def _table(rows: list[LeaderboardRow], width: int | None, color: bool = False) -
 
 
 # The columns every human-readable format shows; a run column leads when the rows come from several runs.
-COLUMNS = ("trial", "status", "val acc", "test acc", "params", "FLOPs", "latency ms", "train s", "architecture")
+COLUMNS = ("trial", "status", "val acc", "test acc", "params", "FLOPs (2xMAC)", "latency ms", "train s", "architecture")
 SCORE_COLUMNS = ("objective", "val score", "test score")
 TEXT_COLUMNS = ("run", "status", "objective", "architecture")  # left-aligned; the others are numbers
 PARETO_MARK = "\N{BLACK STAR}"

@@ -82,13 +82,19 @@ class Strategy(ABC):
         """Whether the strategy learns from several objectives at once (then `tell` needs `objectives`)."""
         return False
 
-    def tell(self, trial: Trial, reward: float | None, objectives: Sequence[float] | None = None) -> None:
+    def tell(self, trial: Trial, reward: float | None, objectives: Sequence[float] | None = None,
+             over_limit: bool = False) -> None:
         """Report a finished trial: reward higher is better; None, NaN or infinity mean the trial failed.
 
-        A multi-objective strategy learns from `objectives` (in the directions it was built with) instead."""
+        A multi-objective strategy learns from `objectives` (in the directions it was built with) instead. With
+        `over_limit`, the model broke a hard limit (max_params, max_latency) and was not trained: a multi-objective
+        strategy learns it as infeasible, with `objectives` as far as they were measured."""
         if self._outstanding.pop(trial.id, None) is None:
             raise ValueError(f"Trial {trial.id} is not outstanding. Expected a trial returned by ask() and "
                              "not told yet")
+        if self.multi_objective and over_limit and objectives is not None:
+            self.observe_infeasible(trial, [float(value) for value in objectives])
+            return
         if self.multi_objective:
             if reward is None or objectives is None or not all(math.isfinite(value) for value in objectives):
                 if reward is not None:
@@ -126,7 +132,13 @@ class Strategy(ABC):
         self._outstanding = {int(trial_id): Trial(int(trial_id), self.space.validate(values))
                              for trial_id, values in state["outstanding"]}
         self._enqueued = deque(self.space.validate(values) for values in state["enqueued"])
-        self.load_strategy_state(state["state"])
+        try:
+            self.load_strategy_state(state["state"])
+        except (KeyError, TypeError, ValueError) as error:  # e.g. the state of an earlier version of the strategy
+            raise StateDictError(
+                f"Expected a state_dict of strategy {self.name!r} as this version of nas writes it. Received one "
+                f"it cannot read (missing or malformed {error}); resume the run with the nas that started it, "
+                "or start a new run") from None
 
     # What a subclass provides.
     @abstractmethod
@@ -139,6 +151,10 @@ class Strategy(ABC):
 
     def observe(self, trial: Trial, reward: float | None) -> None:
         """Learn from a finished trial (reward None: it failed)."""
+
+    def observe_infeasible(self, trial: Trial, objectives: list[float]) -> None:
+        """Learn that a trial broke a hard limit (multi-objective strategies; by default, as a failure)."""
+        self.observe(trial, None)
 
     def strategy_state(self) -> dict[str, Any]:
         return {}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ray.tune.search import Searcher
 
-from nas.objectives import Objective
+from nas.objectives import OVER_LIMIT_REWARD, Objective
 from strategies import Strategy, Trial
 
 # What the strategy, Tune's searcher and the ASHA scheduler maximise: the objective's reward (nas/objectives.py).
@@ -17,7 +17,8 @@ class StrategySearcher(Searcher):
     """suggest = ask, on_trial_complete = tell.
 
     A trial over a hard limit reports `over_limit`: the strategy hears `over_limit_reward` for it (0 under an
-    accuracy objective; None, a failure, under a metric objective, which has no worst value)."""
+    accuracy objective; None, a failure, under a metric objective, which has no worst value); a multi-objective
+    strategy hears it as infeasible."""
 
     def __init__(self, strategy: Strategy, over_limit_reward: float | None = 0.0):
         super().__init__(metric=METRIC, mode="max")
@@ -38,11 +39,15 @@ class StrategySearcher(Searcher):
             return
         reward = None if error or not result or "error" in result else result.get(METRIC)
         objectives = None
+        over_limit = bool(not error and result and result.get("over_limit"))
         if reward is not None and self.strategy.multi_objective:
             objectives = Objective.values(result["validation_accuracy"], result["latency_ms"], result["params"])
-        elif not error and result and result.get("over_limit") and not self.strategy.multi_objective:
+        elif over_limit and self.strategy.multi_objective:
+            # Not trained: infeasible to the strategy, with an accuracy of 0 and what was measured of its cost.
+            objectives = Objective.values(OVER_LIMIT_REWARD, result.get("latency_ms", 0.0), result.get("params", 0))
+        elif over_limit:
             reward = self.over_limit_reward  # a model over max_params/max_latency: worthless to this search
-        self.strategy.tell(trial, reward, objectives)
+        self.strategy.tell(trial, reward, objectives, over_limit=over_limit)
 
     def save(self, checkpoint_path: str) -> None:
         """Tune checkpoints its searcher with the experiment: the strategy's state and Ray's trial ids."""

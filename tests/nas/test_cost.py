@@ -4,7 +4,7 @@ from __future__ import annotations
 from nas.cost import ModelCost, measure_cost
 from nas.evaluator import build_model
 from nas.flops import count_flops
-from nas.latency import measure_latency_ms
+from nas.latency import measure_latency
 from search_spaces import get_space
 from tests.nas.models import small_cnn
 
@@ -34,7 +34,7 @@ def test_lenet_flops_are_dominated_by_its_convolutions():
 
 def test_latency_is_positive_and_stable_across_repeats():
     model = small_cnn()
-    first, second = (measure_latency_ms(model, (8, 8, 1), repeats=40) for _ in range(2))
+    first, second = (measure_latency(model, (8, 8, 1), batch_size=1).batch_1_ms for _ in range(2))
     assert 0 < first < 1000
     assert 0.5 < first / second < 2.0  # a loose bound: the figure must not swing with the machine's noise
 

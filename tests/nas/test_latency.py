@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from nas.latency import (DEFAULT_BATCH_SIZE, MIN_CALLS, LatencyMeasurement, _device_name, intra_op_threads,
-                         least_disturbed, measure_latency, measure_latency_ms)
+from nas.latency import (MIN_CALLS, LatencyMeasurement, _device_name, intra_op_threads, least_disturbed,
+                         measure_latency)
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -35,13 +35,9 @@ def test_a_measurement_reports_both_batch_sizes_the_device_and_the_threads():
 def test_batch_1_is_measured_once_when_it_is_the_batch_size():
     measurement = measure_latency(tiny_model(), (6, 6, 1), batch_size=1, min_seconds=0.05)
     assert measurement.batch_ms == measurement.batch_1_ms and measurement.batch_size == 1
-    assert DEFAULT_BATCH_SIZE == 32
+    assert measurement.batch_repeats == measurement.repeats
     with pytest.raises(ValueError, match="batch_size >= 1"):
         measure_latency(tiny_model(), (6, 6, 1), batch_size=0)
-
-
-def test_the_old_entry_point_still_gives_milliseconds():
-    assert 0 < measure_latency_ms(tiny_model(), (6, 6, 1), batch_size=4, warmup=2, repeats=10) < 1000
 
 
 def test_the_statistic_is_the_fastest_median_of_5_consecutive_calls():

@@ -77,6 +77,7 @@ def test_filters_that_match_nothing_say_so(output, capsys):
     (["--format", "xml"], "invalid choice: 'xml'"),
     (["--top", "0"], "expected an integer >= 1"),
     (["--storage", "nosuchdb://x"], "Unknown database scheme 'nosuchdb'"),
+    (["--storage", "sqlite:////no/such/dir/x.db"], "no result store at /no/such/dir/x.db"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(argv, message, output, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -109,7 +110,7 @@ def test_markdown_marks_the_pareto_front_and_ends_with_what_each_run_cost(tmp_pa
             store.save_trial(trial)
     assert command.main(["--output", str(tmp_path), "--format", "markdown"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[:5] == ["| ★ | trial | status | val acc | test acc | params | FLOPs | latency ms | train s | "
+    assert lines[:5] == ["| ★ | trial | status | val acc | test acc | params | FLOPs (2xMAC) | latency ms | train s | "
                          "architecture |", "|:---:|---:|:---|---:|---:|---:|---:|---:|---:|:---|",
                          "| ★ | 1 | completed | 96.00% | - | 1,000 | - | 0.500 | - | depth=1 |",
                          "|  | 2 | completed | 93.00% | - | 1,000 | - | 0.600 | - | depth=2 |",

@@ -25,6 +25,14 @@ def test_a_reference_trains_and_reports_its_figures(tiny_8x8, capsys):
     assert figures["flops"] > 0 and figures["latency_ms"] > 0
 
 
+def test_the_recipe_flags_change_how_a_reference_trains(tiny_8x8, capsys):
+    # The lecture's perceptron learns tiny_8x8 at its own learning rate (above); at 1e-7 it cannot move.
+    assert train.main(["--reference", "perceptron", "--data", tiny_8x8, "--epochs", "20", "--learning-rate", "1e-7",
+                       "--batch-size", "16", "--seed", "5", "--json"]) == 0
+    figures = last_json(capsys)
+    assert figures["test_accuracy"] < 0.7 and figures["seed"] == 5
+
+
 def test_an_architecture_file_trains_and_saves_a_model_that_loads_safely(tiny_8x8, tmp_path, capsys):
     arch = get_space("cnn").validate({"blocks": 1, "filters_1": 8, "kernel_1": 3, "convs_1": 1, "pooling": "max",
                                       "batch_norm": True, "activation": "relu", "head": "gap", "dropout": 0.0})

@@ -54,7 +54,7 @@ def test_cells_read_as_written_and_the_front_is_starred(filled_store):
     parsed = Cells(as_html(markdown))
     assert parsed.tags <= {"table", "thead", "tbody", "tr", "th", "td", "p"}  # no emphasis, link, code, raw HTML
     header, *body = parsed.rows
-    assert header == ["★", "run", "trial", "status", "val acc", "test acc", "params", "FLOPs", "latency ms",
+    assert header == ["★", "run", "trial", "status", "val acc", "test acc", "params", "FLOPs (2xMAC)", "latency ms",
                       "train s", "architecture"]
     assert len(body) == len(rows) and all(len(cells) == len(header) for cells in body)
     assert body[0][1] == EVIL

@@ -163,3 +163,8 @@ class StrategyContract:
         other = "random" if self.strategy_name != "random" else "evolution"
         with pytest.raises(StateDictError, match=f"strategy '{other}'"):
             self.make(get_space("mlp")).load_state_dict(get_strategy(other, get_space("mlp")).state_dict())
+        strategy = self.make(get_space("mlp"))
+        older = {**strategy.state_dict(), "state": {}}  # what an earlier version might have written
+        if strategy.strategy_state():
+            with pytest.raises(StateDictError, match="as this version of nas writes it"):
+                strategy.load_state_dict(older)

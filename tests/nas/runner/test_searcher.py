@@ -28,10 +28,20 @@ def test_a_multi_objective_strategy_learns_accuracy_latency_and_params_of_each_t
     assert strategy.state_dict()["state"]["history"][0][1] == [0.9, 0.4, 1000.0]
 
 
+def test_under_several_objectives_a_model_over_a_hard_limit_is_told_as_infeasible_with_what_was_measured():
+    strategy = get_strategy("bayes", TOY, seed=0, directions=["maximize", "minimize", "minimize"])
+    searcher = StrategySearcher(strategy)
+    searcher.suggest("ray-a")
+    searcher.on_trial_complete("ray-a", {"error": "over the limit: 30,000 parameters > --max-params 20,000; "
+                                                  "not trained", "over_limit": True, "params": 30_000})
+    state = strategy.state_dict()["state"]
+    assert state["history"][0][1:] == [[0.0, 0.0, 30000.0], True] and len(state["infeasible"]) == 1
+
+
 def test_a_model_over_a_hard_limit_teaches_the_strategy_a_reward_of_zero_and_a_failure_teaches_nothing():
     strategy = get_strategy("evolution", TOY, seed=0)
     told = []
-    strategy.tell = lambda trial, reward, objectives=None: told.append(reward)
+    strategy.tell = lambda trial, reward, objectives=None, over_limit=False: told.append(reward)
     searcher = StrategySearcher(strategy)
     for ray_id in ("ray-a", "ray-b"):
         searcher.suggest(ray_id)
@@ -44,7 +54,7 @@ def test_a_model_over_a_hard_limit_teaches_the_strategy_a_reward_of_zero_and_a_f
 def test_under_a_metric_objective_a_model_over_a_limit_is_told_as_failed():
     strategy = get_strategy("random", TOY, seed=0)
     told = []
-    strategy.tell = lambda trial, reward, objectives=None: told.append(reward)
+    strategy.tell = lambda trial, reward, objectives=None, over_limit=False: told.append(reward)
     searcher = StrategySearcher(strategy, over_limit_reward=None)  # val_loss has no worst value
     searcher.suggest("ray-a")
     searcher.on_trial_complete("ray-a", {"error": "over the limit", "over_limit": True})
