@@ -5,6 +5,9 @@ lecture's LeNet trained with the same final recipe for the same epochs (the cont
     python benchmarks/beat_lenet.py --strategy evolution rl --dataset mnist fashion_mnist
     python benchmarks/beat_lenet.py --time-budget 5m --seeds 1 --output beat-runs   # a shorter check; keep the stores
 
+With --output, every search and LeNet training saves its figures there as JSON, and a rerun with the same folder
+measures only what is missing, so the 4.5 hours of both datasets can be run in parts.
+
 Each search is the command a user types, in its own process with a fresh store, e.g.
 
     python -m nas.search --space cnn --dataset mnist --time-budget 30m --max-params 20000 --strategy rl --seed 0
@@ -28,13 +31,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.reproduce_lecture import train_reference  # noqa: E402
-from benchmarks.seeds import print_table, spread  # noqa: E402
+from benchmarks.seeds import measured_once, print_table, spread  # noqa: E402
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
 
 def run_search(dataset: str, strategy: str, seed: int, args, output: Path) -> dict:
     name = f"beat-lenet-{dataset}-{strategy}-seed{seed}"
+    # Saved next to the run's store and report; a rerun with the same --output reuses it.
+    return measured_once(output / f"{name}.json", lambda: search(name, dataset, strategy, seed, args, output))
+
+
+def search(name: str, dataset: str, strategy: str, seed: int, args, output: Path) -> dict:
     command = [sys.executable, "-m", "nas.search", "--space", "cnn", "--dataset", dataset, "--time-budget",
                args.time_budget, "--max-params", str(args.max_params), "--strategy", strategy, "--seed", str(seed),
                "--output", str(output), "--name", name, "--json", *args.extra]
@@ -44,9 +52,12 @@ def run_search(dataset: str, strategy: str, seed: int, args, output: Path) -> di
     wall = time.perf_counter() - start
     if finished.returncode != 0:
         raise SystemExit(f"the search failed (exit {finished.returncode}); its messages are above")
-    summary = {**json.loads(finished.stdout.strip().splitlines()[-1]), "wall": wall, "command": command[1:]}
-    (output / f"{name}.json").write_text(json.dumps(summary, indent=1))  # next to the run's store and report
-    return summary
+    return {**json.loads(finished.stdout.strip().splitlines()[-1]), "wall": wall, "command": command[1:]}
+
+
+def train_lenet(dataset: str, recipe: str, epochs: int | None, seed: int, output: Path) -> dict:
+    name = f"lenet-{dataset}-{recipe}-recipe-{epochs or 'its'}-epochs-seed{seed}"
+    return measured_once(output / f"{name}.json", lambda: train_reference("lenet", dataset, seed, recipe, epochs))
 
 
 def search_row(dataset: str, strategy: str, summaries: list[dict]) -> str:
@@ -82,6 +93,7 @@ def main() -> None:
     parser.add_argument("extra", nargs="*", help="more nas.search arguments, after --")
     args = parser.parse_args()
     folder = Path(args.output) if args.output else Path(tempfile.mkdtemp(prefix="nas-beat-lenet-"))
+    folder.mkdir(parents=True, exist_ok=True)
     rows = []
     for dataset in args.dataset:
         epochs = []
@@ -95,7 +107,7 @@ def main() -> None:
             # The control: LeNet with the winners' final recipe, for as many epochs as they got on average.
             final_epochs = round(sum(epochs) / len(epochs))
             for recipe, recipe_epochs in (("final", final_epochs), ("lecture", None)):
-                runs = [train_reference("lenet", dataset, seed, recipe, recipe_epochs) for seed in range(args.seeds)]
+                runs = [train_lenet(dataset, recipe, recipe_epochs, seed, folder) for seed in range(args.seeds)]
                 rows.append(lenet_row(dataset, recipe, runs))
                 print(rows[-1], file=sys.stderr, flush=True)
     print_table(["dataset", "model", "test acc", "val acc (trial)", "params", "FLOPs (2xMAC)", "latency ms",

@@ -1,6 +1,11 @@
 """Figures over seeds, as the benchmark tables print them: mean ± standard deviation."""
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
 import numpy as np
 
 
@@ -19,3 +24,16 @@ def print_table(columns: list[str], rows: list[str], seeds: int) -> None:
     print("| " + " | ".join(columns) + " |")
     print("|" + "---|" * len(columns))
     print("\n".join(rows))
+
+
+def measured_once(path: Path, measure: Callable[[], dict]) -> dict:
+    """The figures saved at path by an earlier run of the same benchmark, or measure() now and save them there.
+
+    A benchmark of several hours can then be run in parts: rerun it with the same output folder and it measures only
+    what is missing. Each saved file holds its command, so what it measured can be checked."""
+    if path.is_file():
+        print(f"(measured earlier: {path})", file=sys.stderr, flush=True)
+        return json.loads(path.read_text())
+    figures = measure()
+    path.write_text(json.dumps(figures, indent=1))
+    return figures

@@ -29,8 +29,9 @@ DEFAULT_TOKEN_FILE = Path.home() / ".ray" / "auth_token"
 REACH_TIMEOUT_S = 5.0
 HINT = ("if the cluster uses token authentication, set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN (or "
         "RAY_AUTH_TOKEN_PATH) to the token that `ray get-auth-token` prints on its head node")
-# Ray keeps unix sockets under its temp folder; their paths must stay under the OS limit of 107 bytes.
-_LONGEST_RAY_TEMP_DIR = 50
+# Ray keeps unix sockets under its temp folder; their paths must stay under the OS limit of 107 bytes. Ray adds up
+# to 64: "/session_2026-11-30_02-31-13_030835_<pid of up to 7 digits>/sockets/plasma_store".
+_LONGEST_RAY_TEMP_DIR = 107 - 64
 
 
 def prepare_to_join(address: str) -> None:
