@@ -15,7 +15,7 @@ import types
 from typing import Any, Callable, NoReturn
 
 from nas import checks
-from nas.errors import NasError, SettingError
+from nas.errors import NasError, SearchFailedError, SettingError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -101,6 +101,8 @@ def run_command(prog: str, body: Callable[[], int], interrupted: Callable[[], st
         return body()
     except (NasError, StoreError, InvalidArchitectureError, StateDictError) as error:
         fail(prog, error_line(error))
+    except SearchFailedError as error:  # the input was fine; the trials were not
+        fail(prog, error_line(error), EXIT_FAILED)
     except KeyboardInterrupt:
         print(f"{prog}: {interrupted()}", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -28,6 +28,7 @@ from nas.objectives import OVER_LIMIT_REWARD, Objective
 from nas.progress import SearchObserver
 from nas.settings import SearchConfig
 from results import ResultStore, RunCost, RunRecord, RunStatus, TrialRecord, TrialStatus, run_costs
+from results.lease import RunLease, lease_expiry, new_owner
 from results.pareto import pareto_indices
 from search_spaces import SearchSpace
 from strategies import STRATEGIES, Strategy, get_strategy
@@ -76,20 +77,33 @@ class SearchSummary:
 
 def run_search(config: SearchConfig, inputs: SearchInputs, store: ResultStore, name: str, resume: bool = False,
                observer: SearchObserver | None = None) -> SearchSummary:
-    """Run (or with `resume`, continue) the search `name`, recording everything in `store`.
+    """Run (or with `resume`, continue) the search `name`, recording everything in `store`; the run is this
+    search's alone while it runs (results/lease.py).
 
     A time budget covers the whole call: the trials get all but `config.final_share` of it (less what setting up
     took), and the final training fits its epochs into what is left."""
     start = time.perf_counter()
-    observer = observer or SearchObserver()
+    owner = new_owner()
+    lease = RunLease(store, name, owner)
+    if resume:  # before any work: a run that another live search holds is refused in one line
+        store.acquire_lease(name, owner, lease_expiry())
+        lease.start()
+    else:
+        store.check_new_run_name(name)
+    try:
+        return _search(config, inputs, store, name, resume, observer or SearchObserver(), start, lease)
+    finally:
+        lease.release()
+
+
+def _search(config: SearchConfig, inputs: SearchInputs, store: ResultStore, name: str, resume: bool,
+            observer: SearchObserver, start: float, lease: RunLease) -> SearchSummary:
     deadline = None if config.time_budget is None else time.time() + config.time_budget
     data = prepare(inputs.data.load(), inputs.data.name, config.task, config.num_classes, config.seed,
                    VALIDATION_FRACTION)
     config = config.for_task(data.task)
     objective = config.objective_spec
     strategy = _strategy(config, inputs.space, objective)
-    if not resume:
-        store.check_new_run_name(name)
     from nas.runner import cluster  # imports Ray only when it starts or joins one
 
     if config.address:
@@ -98,7 +112,8 @@ def run_search(config: SearchConfig, inputs: SearchInputs, store: ResultStore, n
     try:
         cluster.check_resources(config.cpus_per_trial, config.gpus_per_trial, bool(config.address),
                                 config.resource_wait)
-        run, remaining = _open_run(config, store, name, resume, strategy, data, inputs.space)
+        run, remaining = _open_run(config, store, name, resume, strategy, data, inputs.space, lease.owner)
+        lease.start()  # a new run is ours from its creation
         stored = store.trials(run.name)  # a resumed run's earlier sessions
         ranked = ranked_trials(stored, objective)
         observer.search_started(run.name, objective.name, objective.direction.value == "max", config.trials,
@@ -161,7 +176,7 @@ def _run_trials(config: SearchConfig, inputs: SearchInputs, run: str, strategy: 
 
 
 def _open_run(config: SearchConfig, store: ResultStore, name: str, resume: bool, strategy: Strategy,
-              data: TaskData, space: SearchSpace) -> tuple[RunRecord, int | None]:
+              data: TaskData, space: SearchSpace, owner: str) -> tuple[RunRecord, int | None]:
     """Create the run (or reload it and its strategy's state to resume); returns it and the trials left to run
     (None: no limit but the time budget)."""
     if resume:
@@ -175,8 +190,9 @@ def _open_run(config: SearchConfig, store: ResultStore, name: str, resume: bool,
         objective = config.objective_spec
         run = RunRecord(name=name, space=space.name, strategy=config.strategy, dataset=data.name,
                         status=RunStatus.RUNNING, config=config.to_dict(), created_at=_now(), task=data.task.value,
-                        objective=objective.name, direction=objective.direction.value)
-        store.create_run(run)
+                        objective=objective.name, direction=objective.direction.value, owner=owner,
+                        lease_expires_at=lease_expiry())
+        store.create_run(run)  # a second search that raced for the same new name is refused here
         strategy.enqueue(space.references.values())  # the lecture's models, in the built-in spaces
         remaining = config.trials
     # A resume may change the budget or where it runs: the stored config follows, for the next resume.
@@ -209,7 +225,7 @@ def _final_training(config: SearchConfig, inputs: SearchInputs, store: ResultSto
     """Retrain, save and test the top-k that were not final-trained yet."""
     objective = config.objective_spec
     winners = [trial for trial in ranked_trials(store.trials(run), objective)[:config.top_k]
-               if trial.model_path is None and trial.test_accuracy is None]
+               if trial.model_path is None and trial.test_accuracy is None and trial.final_epochs is None]
     if not winners:
         return []
     recipe = config.recipe(final=True)
@@ -230,10 +246,13 @@ def _final_training(config: SearchConfig, inputs: SearchInputs, store: ResultSto
         if training.test_metrics:
             as_validation = {f"val_{name}": value for name, value in training.test_metrics.items()}
             test_score = objective.score(as_validation, winner.latency_ms or 0.0, winner.params or 0)
-        store.set_final_training(run, training.trial, test_accuracy=test_accuracy, test_score=test_score,
-                                 test_metrics=training.test_metrics or None, model_path=path,
-                                 final_seed=training.seed, cpu_seconds=result.cpu_seconds,
-                                 gpu_seconds=result.gpu_seconds, epochs=training.epochs)
+        if not store.set_final_training(run, training.trial, test_accuracy=test_accuracy, test_score=test_score,
+                                        test_metrics=training.test_metrics or None, model_path=path,
+                                        final_seed=training.seed, cpu_seconds=result.cpu_seconds,
+                                        gpu_seconds=result.gpu_seconds, epochs=training.epochs):
+            logger.warning("Trial %d of run %s already had its final training, from another search of the run; "
+                           "its stored figures are kept.", training.trial, run)
+            return
         summaries.append(FinalTrainingSummary(training.trial, training.epochs, test_accuracy, test_score,
                                               training.train_seconds, path))
         observer.final_training_finished(store.get_trial(run, training.trial), training.epochs)

@@ -57,7 +57,7 @@ def print_outcome(result, as_json: bool) -> None:
 
     stream = sys.stderr if as_json else sys.stdout
     summary = result.summary()
-    with ResultStore(result.store_url) as store:
+    with ResultStore(result.store_url, read_only=True) as store:
         if summary["pareto_front"]:  # a Pareto search ends with its front, not one winner
             board = leaderboard(store, run=result.run, pareto=True)
             print(f"Pareto front of run {result.run} (validation accuracy, latency, params): {len(board)} trial(s)",

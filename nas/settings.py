@@ -153,7 +153,7 @@ class SearchConfig:
     max_latency: float | None = _setting(group="objective", check=checks.optional(checks.positive_number),
                                          metavar="MS", help="never train a model slower than MS ms at batch 1")
     # Resources
-    cpus_per_trial: float = _setting(1.0, group="resources", check=checks.positive_number, metavar="C",
+    cpus_per_trial: float = _setting(1.0, group="resources", check=checks.cpus_per_trial, metavar="C",
                                      resumable=True, help="default: 1")
     gpus_per_trial: float = _setting(0.0, group="resources", check=checks.non_negative_number, metavar="G",
                                      resumable=True, help="default: 0; a fraction lets trials share a GPU")

@@ -13,7 +13,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from results.lease import lease_holds
 from results.pareto import pareto_indices
+from results.records import TrialStatus
 from results.store import ResultStore
 
 # Metrics a leaderboard can sort by, and whether higher is better; `score` is each run's objective, ranked in that
@@ -108,15 +110,19 @@ def leaderboard(store: ResultStore, *, run: str | None = None, dataset: str | No
             if (run is None or stored.name == run) and (dataset is None or stored.dataset == dataset)
             and (space is None or stored.space == space) and (strategy is None or stored.strategy == strategy)}
     rows = []
+    driven = {name for name, stored in runs.items() if lease_holds(stored)}  # runs whose search is still going
     for trial in store.trials(run):
         stored = runs.get(trial.run)
         if stored is None:
             continue
+        # A trial left running by a search that is gone (killed, or interrupted in flight) was interrupted.
+        left_running = trial.status is TrialStatus.RUNNING and trial.run not in driven
+        status = "interrupted" if left_running else trial.status.value
         objective = stored.objective or "accuracy"  # runs stored before schema 5 searched for accuracy
         score = trial.score if trial.score is not None or stored.objective else trial.validation_accuracy
         test_score = trial.test_score if trial.test_score is not None or stored.objective else trial.test_accuracy
         rows.append(LeaderboardRow(
-            run=trial.run, trial=trial.number, status=trial.status.value, arch=trial.arch_key, space=stored.space,
+            run=trial.run, trial=trial.number, status=status, arch=trial.arch_key, space=stored.space,
             strategy=stored.strategy, dataset=stored.dataset, validation_accuracy=trial.validation_accuracy,
             test_accuracy=trial.test_accuracy, params=trial.params, flops=trial.flops, latency_ms=trial.latency_ms,
             train_seconds=trial.train_seconds, epochs=trial.epochs, node=trial.node, host=trial.host,
@@ -223,7 +229,8 @@ def _csv(rows: list[LeaderboardRow]) -> str:
 
 
 # Terminal colours of a row's status; the Pareto front's rows are bold and starred.
-_STATUS_STYLES = {"completed": "green", "stopped": "yellow", "failed": "red", "running": "cyan"}
+_STATUS_STYLES = {"completed": "green", "stopped": "yellow", "failed": "red", "running": "cyan",
+                  "interrupted": "magenta"}
 
 
 def _table(rows: list[LeaderboardRow], width: int | None, color: bool = False) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,7 +13,8 @@ import pytest
 
 import nas
 from nas import search
-from results import ResultStore, TrialStatus
+from results import ResultStore, RunStatus, TrialStatus
+from results.lease import lease_expiry, shown_status
 from search_spaces import SPACES, Choice, SearchSpace
 from search_spaces.mlp import build_mlp
 
@@ -26,7 +28,7 @@ def trials_of(output: Path, run: str):
 
 @pytest.mark.slow  # about 40 s; CI runs it after the default suite
 def test_a_run_of_a_user_space_whose_driver_was_killed_resumes_without_losing_or_repeating_a_trial(tiny_8x8,
-                                                                                                     tmp_path):
+                                                                                                     tmp_path, capsys):
     common = ["--output", str(tmp_path), "--name", "killed", "--top-k", "0"]
     driver = subprocess.Popen(
         [sys.executable, "-m", "nas.search", "--space", "tests.nas.user_space:SPACE", "--data", tiny_8x8,
@@ -60,8 +62,13 @@ def test_a_run_of_a_user_space_whose_driver_was_killed_resumes_without_losing_or
     done_before = {trial.number: trial for trial in before if trial.status is TrialStatus.COMPLETED}
     in_flight = {trial.number: trial.arch_key for trial in before if trial.status is TrialStatus.RUNNING}
     assert run.status.value == "running"  # nobody could mark it: it was killed
+    # ... but its driver is gone, so it shows as interrupted, with the trials it had in flight.
+    assert run.owner.split(":")[1] == str(driver.pid) and shown_status(run) is RunStatus.INTERRUPTED
+    shown = nas.leaderboard(run="killed", output=str(tmp_path))
+    assert set(shown[shown["status"] == "interrupted"]["trial"]) == set(in_flight)
 
-    # The resume finds the space again from the run's record: no --space needed.
+    # The resume finds the space again from the run's record: no --space needed. The killed driver's lease is
+    # taken over at once: its process is gone.
     assert search.main(["--resume", "--trials", "8", *common]) == 0
     after, run = trials_of(tmp_path, "killed")
     assert [trial.number for trial in after] == list(range(8))  # the budget counted what was done
@@ -72,6 +79,16 @@ def test_a_run_of_a_user_space_whose_driver_was_killed_resumes_without_losing_or
         assert after[number].arch_key == arch_key
     assert len({trial.arch_key for trial in after}) == 8 and run.strategy_state["next_id"] == 8
     assert run.config["space"] == "tests.nas.user_space:SPACE" and run.space == "user-dense"
+    assert run.owner is None  # given back at the end
+
+    # While another live search holds the run, a second resume is refused in one line, before any work.
+    with ResultStore(f"sqlite:///{tmp_path / 'nas.db'}") as store:
+        store.acquire_lease("killed", f"{socket.gethostname()}:{os.getpid()}:other", lease_expiry())
+    with pytest.raises(SystemExit) as refused:
+        search.main(["--resume", "--trials", "9", *common])
+    assert refused.value.code == 2
+    assert "is in use by another search" in capsys.readouterr().err
+    assert len(trials_of(tmp_path, "killed")[0]) == 8
 
 
 def fragile_space(marks: Path) -> SearchSpace:
