@@ -31,7 +31,7 @@ from results import ResultStore, RunCost, RunRecord, RunStatus, TrialRecord, Tri
 from results.lease import RunLease, lease_expiry, new_owner
 from results.pareto import pareto_indices
 from search_spaces import SearchSpace
-from strategies import STRATEGIES, Strategy, get_strategy
+from strategies import STRATEGIES, Strategy, Trial, get_strategy
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +112,8 @@ def _search(config: SearchConfig, inputs: SearchInputs, store: ResultStore, name
     try:
         cluster.check_resources(config.cpus_per_trial, config.gpus_per_trial, bool(config.address),
                                 config.resource_wait)
-        run, remaining = _open_run(config, store, name, resume, strategy, data, inputs.space, lease.owner)
+        run, remaining, told_late = _open_run(config, store, name, resume, strategy, data, inputs.space,
+                                              lease.owner)
         lease.start()  # a new run is ours from its creation
         stored = store.trials(run.name)  # a resumed run's earlier sessions
         ranked = ranked_trials(stored, objective)
@@ -121,7 +122,12 @@ def _search(config: SearchConfig, inputs: SearchInputs, store: ResultStore, name
         try:
             if remaining is None or remaining > 0:
                 _run_trials(config, inputs, run.name, strategy, data, store, observer, remaining,
-                            config.search_budget_s(time.perf_counter() - start))
+                            config.search_budget_s(time.perf_counter() - start), told_late)
+            elif told_late:  # no trial left to run: the strategy hears the last ones, for its stored state
+                from nas.runner.searcher import StrategySearcher
+
+                StrategySearcher(strategy, _over_limit_reward(objective), finished=told_late)
+                store.update_run(run.name, strategy_state=strategy.state_dict())
             margin_deadline = None if deadline is None else deadline - FINAL_TRAINING_MARGIN_S
             final_trainings = _final_training(config, inputs, store, run.name, data, observer, margin_deadline)
             store.update_run(run.name, status=RunStatus.COMPLETED, finished_at=_now())
@@ -164,27 +170,40 @@ def _payload(config: SearchConfig, inputs: SearchInputs, data: TaskData, final: 
 
 
 def _run_trials(config: SearchConfig, inputs: SearchInputs, run: str, strategy: Strategy, data: TaskData,
-                store: ResultStore, observer, trials: int | None, time_budget_s: float | None) -> None:
+                store: ResultStore, observer, trials: int | None, time_budget_s: float | None,
+                told_late: list) -> None:
     from nas.runner.tune import TrialPlan, run_trials
 
     objective = config.objective_spec
     plan = TrialPlan(run, config.output_path / "ray_results", config.cpus_per_trial, config.gpus_per_trial,
                      config.concurrency, config.scheduler, config.epochs, config.trial_retries, trials, time_budget_s,
-                     OVER_LIMIT_REWARD if objective.bounded else None)
+                     _over_limit_reward(objective))
     settings = _evaluation_settings(config, inputs, data, final=False, threads=max(1, int(config.cpus_per_trial)))
-    run_trials(plan, strategy, _payload(config, inputs, data, final=False), settings, store, observer)
+    run_trials(plan, strategy, _payload(config, inputs, data, final=False), settings, store, observer, told_late)
+
+
+def _over_limit_reward(objective: Objective) -> float | None:
+    return OVER_LIMIT_REWARD if objective.bounded else None
 
 
 def _open_run(config: SearchConfig, store: ResultStore, name: str, resume: bool, strategy: Strategy,
-              data: TaskData, space: SearchSpace, owner: str) -> tuple[RunRecord, int | None]:
-    """Create the run (or reload it and its strategy's state to resume); returns it and the trials left to run
-    (None: no limit but the time budget)."""
+              data: TaskData, space: SearchSpace, owner: str) -> tuple[RunRecord, int | None, list]:
+    """Create the run (or reload it and its strategy's state to resume); returns it, the trials left to run (None:
+    no limit but the time budget) and the stored results its strategy has not heard yet."""
+    told_late: list[tuple[Trial, dict | None]] = []
     if resume:
+        from nas.runner.searcher import stored_result  # Ray is running by now
+
         run = stored_run(store, name)
         if run.strategy_state:
             strategy.load_state_dict(run.strategy_state)
-        strategy.reissue_outstanding()
-        finished = [trial for trial in store.trials(run.name) if trial.status is not TrialStatus.RUNNING]
+        stored = {trial.number: trial for trial in store.trials(run.name)}
+        finished = [number for number, trial in stored.items() if trial.status is not TrialStatus.RUNNING]
+        # Trials that finished before the strategy heard of them (it hears them in trial order) are told now;
+        # the trials that were in flight run again.
+        told_late = [(trial, stored_result(stored[trial.id], config.objective_spec))
+                     for trial in sorted(strategy.outstanding, key=lambda trial: trial.id) if trial.id in finished]
+        strategy.reissue_outstanding(finished)
         remaining = None if config.trials is None else config.trials - len(finished)
     else:
         objective = config.objective_spec
@@ -198,7 +217,7 @@ def _open_run(config: SearchConfig, store: ResultStore, name: str, resume: bool,
     # A resume may change the budget or where it runs: the stored config follows, for the next resume.
     store.update_run(run.name, status=RunStatus.RUNNING, config=config.to_dict(),
                      strategy_state=strategy.state_dict())
-    return store.get_run(run.name), remaining
+    return store.get_run(run.name), remaining, told_late
 
 
 def trial_score(trial: TrialRecord) -> float | None:

@@ -88,7 +88,7 @@ class RunLease:
                                  "this search's results may be overwritten.", self.run)
                     return
             except Exception as error:  # a store briefly unreachable: try again at the next beat
-                logger.warning("Could not renew the lease on run %s: %s", self.run, error)
+                logger.warning("Could not renew the lease on run %s: %s", self.run, _first_line(error))
 
     def release(self) -> None:
         """Stop renewing and give the run back (nothing to give back if it never became this driver's)."""
@@ -99,4 +99,8 @@ class RunLease:
             self.store.release_lease(self.run, self.owner)
         except Exception as error:  # it lapses by itself
             logger.warning("Could not give back the lease on run %s (it lapses in %.0f s): %s", self.run,
-                           LEASE_SECONDS, error)
+                           LEASE_SECONDS, _first_line(error))
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]

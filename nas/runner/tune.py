@@ -64,11 +64,15 @@ class TrialPlan:
 
 
 def run_trials(plan: TrialPlan, strategy: Strategy, data, settings: EvaluationSettings, store: ResultStore,
-               observer: SearchObserver | None) -> dict[int, TrialRecord]:
-    """Run the plan's trials through Ray Tune; returns their records."""
+               observer: SearchObserver | None, told_late: list | None = None) -> dict[int, TrialRecord]:
+    """Run the plan's trials through Ray Tune; returns their records. With a concurrency, proposals are
+    reproducible (StrategySearcher's lag); `told_late` are a resumed run's finished trials its strategy has not
+    heard yet."""
     trainable = tune.with_resources(tune.with_parameters(search_trial, data=data, settings=settings),
                                     {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial})
-    searcher = StrategySearcher(strategy, plan.over_limit_reward)
+    strategy_searcher = StrategySearcher(strategy, plan.over_limit_reward, lag=plan.concurrency,
+                                         finished=told_late or ())
+    searcher = strategy_searcher
     if plan.concurrency:
         searcher = ConcurrencyLimiter(searcher, max_concurrent=plan.concurrency)
     recorder = TrialRecorder(store, plan.run, strategy, observer)
@@ -83,6 +87,8 @@ def run_trials(plan: TrialPlan, strategy: Strategy, data, settings: EvaluationSe
     )
     for result in tuner.fit():
         recorder.finish_unrecorded(result)
+    strategy_searcher.tell_all()  # the trials held for their turn: the stored state hears every finished trial
+    store.update_run(plan.run, strategy_state=strategy.state_dict())
     return recorder.records
 
 

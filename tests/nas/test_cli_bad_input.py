@@ -1,6 +1,7 @@
 """Bad input to any command is one line on stderr saying what was wrong and what was expected, and exit code 2."""
 from __future__ import annotations
 
+import errno
 import json
 import re
 import socket
@@ -13,9 +14,18 @@ import numpy as np
 import pytest
 
 from nas import __main__ as console_script
+from nas import cli
 from nas import leaderboard, search, train
 from results import ResultStore
 from tests.results.conftest import make_run, make_trial
+
+
+def sqlalchemy_full_error():
+    """What the store raises when SQLite cannot grow its file."""
+    import sqlalchemy
+
+    return sqlalchemy.exc.OperationalError("INSERT INTO trials ...", {}, sqlite3.OperationalError(
+        "database or disk is full"))
 
 
 def fails_with(main, argv, capsys) -> str:
@@ -209,3 +219,32 @@ def test_help_starts_without_tensorflow_or_ray(command):
     finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
     assert "usage:" in finished.stdout
+
+
+@pytest.mark.parametrize("error", [
+    OSError(errno.ENOSPC, "No space left on device"),
+    RuntimeError("writing the checkpoint failed"),  # raised from a full disk: the cause tells
+    sqlalchemy_full_error(),
+])
+def test_a_full_disk_is_one_line_that_says_what_to_do(error, capsys):
+    if isinstance(error, RuntimeError):
+        error.__cause__ = OSError(errno.ENOSPC, "No space left on device")
+
+    def body():
+        raise error
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.run_command("nas.search", body, lambda: "interrupted", lambda: "then continue with --resume --name r")
+    message = capsys.readouterr().err
+    assert exit_info.value.code == 1 and message.count("\n") == 1
+    assert message.startswith("nas.search: error: No space left on the disk of the output folder or the store (")
+    assert message.rstrip().endswith("Free some space, then continue with --resume --name r")
+
+
+def test_other_failures_are_not_taken_for_a_full_disk(capsys):
+    def body():
+        raise OSError(errno.EACCES, "Permission denied")
+
+    with pytest.raises(SystemExit):
+        cli.run_command("nas.search", body, lambda: "interrupted")
+    assert "No space left" not in capsys.readouterr().err
