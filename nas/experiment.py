@@ -198,6 +198,9 @@ def _open_run(config: SearchConfig, store: ResultStore, name: str, resume: bool,
         if run.strategy_state:
             strategy.load_state_dict(run.strategy_state)
         stored = {trial.number: trial for trial in store.trials(run.name)}
+        for number in sorted(stored):  # trials that started after the state was last saved (every few seconds)
+            if number >= strategy.next_id:
+                strategy.adopt(Trial(number, space.validate(stored[number].arch)))
         finished = [number for number, trial in stored.items() if trial.status is not TrialStatus.RUNNING]
         # Trials that finished before the strategy heard of them (it hears them in trial order) are told now;
         # the trials that were in flight run again.

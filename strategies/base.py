@@ -62,6 +62,13 @@ class Strategy(ABC):
         done = set(finished)
         self._reissued.extend(trial for trial in self._outstanding.values() if trial.id not in done)
 
+    def adopt(self, trial: Trial) -> None:
+        """Take on a trial this strategy's state does not know (a resume from a state saved before the trial
+        started): it becomes outstanding, its architecture counts as proposed, and numbering goes on after it."""
+        self.accept_enqueued(trial.arch)  # every strategy marks an architecture seen there
+        self._outstanding[trial.id] = trial
+        self._next_id = max(self._next_id, trial.id + 1)
+
     @property
     def reissuing(self) -> bool:
         """Whether the next ask() hands out an outstanding trial again rather than a new proposal."""
