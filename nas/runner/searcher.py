@@ -29,11 +29,12 @@ class StrategySearcher(Searcher):
     strategy hears it as infeasible."""
 
     def __init__(self, strategy: Strategy, over_limit_reward: float | None = 0.0, lag: int | None = None,
-                 finished: Iterable[tuple[Trial, dict | None]] = ()):
+                 finished: Iterable[tuple[Trial, dict | None]] = (), checkpoints: dict[int, str] | None = None):
         super().__init__(metric=METRIC, mode="max")
         self.strategy = strategy
         self.over_limit_reward = over_limit_reward
         self.lag = lag
+        self.checkpoints = checkpoints or {}  # trial number -> its last training state, for trials run again
         self._trials: dict[str, Trial] = {}  # Ray's trial id -> our trial
         self._held: dict[int, tuple[Trial, dict | None]] = {}  # finished trials not told yet, by number
         for trial, result in finished:  # a resumed run's trials that finished before its strategy heard of them
@@ -49,7 +50,10 @@ class StrategySearcher(Searcher):
         if trial is None:
             return Searcher.FINISHED
         self._trials[trial_id] = trial
-        return {"trial": trial.id, "arch": trial.arch.to_dict()}
+        config = {"trial": trial.id, "arch": trial.arch.to_dict()}
+        if trial.id in self.checkpoints:  # in flight when the run stopped: it goes on from its last epoch
+            config["resume_from"] = self.checkpoints.pop(trial.id)
+        return config
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         trial = self._trials.pop(trial_id, None)
