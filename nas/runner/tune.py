@@ -19,7 +19,7 @@ import ray
 from ray import tune
 from ray.tune.search import ConcurrencyLimiter
 
-from nas.evaluator import EvaluationSettings, Evaluator, FinalTraining
+from nas.evaluator import EvaluationSettings, Evaluator, FinalTraining, release_memory
 from nas.enums import Scheduler
 from nas.runner.cluster import alive_nodes
 from nas.progress import SearchObserver
@@ -56,11 +56,15 @@ def search_trial(config: dict, data, settings: EvaluationSettings, experiment: s
     checkpoint = tune.get_checkpoint()
     if checkpoint is None and config.get("resume_from") and Path(config["resume_from"]).is_dir():
         checkpoint = tune.Checkpoint.from_directory(config["resume_from"])
-    if checkpoint is None:
-        Evaluator(settings).evaluate(config["trial"], config["arch"], task_data, report)
-        return
-    with checkpoint.as_directory() as folder:
-        Evaluator(settings).evaluate(config["trial"], config["arch"], task_data, report, resume_from=Path(folder))
+    try:
+        if checkpoint is None:
+            Evaluator(settings).evaluate(config["trial"], config["arch"], task_data, report)
+            return
+        with checkpoint.as_directory() as folder:
+            Evaluator(settings).evaluate(config["trial"], config["arch"], task_data, report,
+                                         resume_from=Path(folder))
+    finally:
+        release_memory()  # Ray reuses this worker for the next trial
 
 
 def latest_checkpoints(experiment: Path) -> dict[int, str]:
