@@ -290,9 +290,11 @@ class ResultStore:
             row = connection.execute(self._select(trials_table).where(key)).mappings().first()
         return None if row is None else _from_row(TrialRecord, row)
 
-    def trials(self, run: str | None = None) -> list[TrialRecord]:
-        """The trials of one run (or of all runs), in run and trial-number order."""
-        query = self._select(trials_table).order_by(trials_table.c.run, trials_table.c.number)
+    def trials(self, run: str | None = None, without: tuple[str, ...] = ()) -> list[TrialRecord]:
+        """The trials of one run (or of all runs), in run and trial-number order; the fields named in `without`
+        are not read and stay None (the leaderboard of a large store skips the layers and metrics it does not
+        show)."""
+        query = self._select(trials_table, without).order_by(trials_table.c.run, trials_table.c.number)
         if run is not None:
             query = query.where(trials_table.c.run == run)
         with self.engine.connect() as connection:
@@ -327,9 +329,26 @@ class ResultStore:
             inspector = sa.inspect(connection)
             return {name: {column["name"] for column in inspector.get_columns(name)} for name in ("runs", "trials")}
 
-    def _select(self, table: sa.Table) -> sa.Select:
-        """SELECT of the table's columns this store has (a read-only store of an older schema lacks the newer)."""
-        return sa.select(*[column for column in table.columns if column.name in self._columns[table.name]])
+    def _select(self, table: sa.Table, without: tuple[str, ...] = ()) -> sa.Select:
+        """SELECT of the table's columns this store has (a read-only store of an older schema lacks the newer),
+        less those `without`."""
+        return sa.select(*[column for column in table.columns
+                           if column.name in self._columns[table.name] and column.name not in without])
+
+    def cost_sums(self, runs: list[str]) -> dict[str, tuple[float, float, float, float]]:
+        """Per run: the sums of its trials' cpu_seconds, gpu_seconds, final_cpu_seconds and final_gpu_seconds (in
+        the database: one query, whatever the number of trials)."""
+        fields = ("cpu_seconds", "gpu_seconds", "final_cpu_seconds", "final_gpu_seconds")
+        present = [field for field in fields if field in self._columns["trials"]]  # an older store: fewer
+        query = (sa.select(trials_table.c.run, *[sa.func.coalesce(sa.func.sum(trials_table.c[field]), 0.0)
+                                                 for field in present])
+                 .where(trials_table.c.run.in_(runs)).group_by(trials_table.c.run))
+        sums = {run: (0.0,) * len(fields) for run in runs}
+        with self.engine.connect() as connection:
+            for row in connection.execute(query):
+                found = dict(zip(present, row[1:]))
+                sums[row[0]] = tuple(float(found.get(field, 0.0)) for field in fields)
+        return sums
 
     def _check_writable(self) -> None:
         if self.read_only:

@@ -228,3 +228,14 @@ def test_a_final_training_is_written_once(store):
     assert (store.get_trial("r1", 0).test_accuracy, store.get_trial("r1", 0).final_epochs) == (0.88, 4)
     with pytest.raises(StoreError, match="No trial r1:5"):
         store.set_final_training("r1", 5, test_accuracy=0.5, epochs=1)
+
+
+def test_fields_left_unread_stay_none_and_costs_are_summed_in_the_database(filled_store):
+    filled_store.save_trial(make_trial("cnn-run", 3, 0.5, layers=[{"kind": "input"}], cpu_seconds=10.0,
+                                       final_cpu_seconds=5.0))
+    filled_store.save_trial(make_trial("cnn-run", 4, 0.6, cpu_seconds=2.5, gpu_seconds=1.0))
+    light = {trial.number: trial for trial in filled_store.trials("cnn-run", without=("layers", "arch"))}
+    assert light[3].layers is None and light[3].arch is None and light[3].validation_accuracy == 0.5
+    assert filled_store.get_trial("cnn-run", 3).layers == [{"kind": "input"}]
+    assert filled_store.cost_sums(["cnn-run", "mlp-run", "no-such-run"]) == {
+        "cnn-run": (12.5, 1.0, 5.0, 0.0), "mlp-run": (0.0, 0.0, 0.0, 0.0), "no-such-run": (0.0, 0.0, 0.0, 0.0)}
