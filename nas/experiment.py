@@ -109,6 +109,8 @@ def _search(config: SearchConfig, inputs: SearchInputs, store: ResultStore, name
     if config.address:
         cluster.prepare_to_join(config.address)  # before Ray is imported: it reads its auth mode then
     started_ray = cluster.start_ray(config.address, config.output_path, list(inputs.user_modules))
+    watch = cluster.LocalRayWatch(lambda process: _ray_lost(store, name, lease, process)).start() \
+        if started_ray and not config.address else None
     try:
         cluster.check_resources(config.cpus_per_trial, config.gpus_per_trial, bool(config.address),
                                 config.resource_wait)
@@ -138,6 +140,8 @@ def _search(config: SearchConfig, inputs: SearchInputs, store: ResultStore, name
             store.update_run(run.name, status=RunStatus.FAILED, finished_at=_now())
             raise
     finally:
+        if watch is not None:
+            watch.stop()
         if started_ray:
             cluster.stop_ray()
     return dataclasses.replace(summarize(store, run.name, time.perf_counter() - start, objective),
@@ -180,6 +184,18 @@ def _run_trials(config: SearchConfig, inputs: SearchInputs, run: str, strategy: 
                      _over_limit_reward(objective))
     settings = _evaluation_settings(config, inputs, data, final=False, threads=max(1, int(config.cpus_per_trial)))
     run_trials(plan, strategy, _payload(config, inputs, data, final=False), settings, store, observer, told_late)
+
+
+def _ray_lost(store: ResultStore, name: str, lease: RunLease, process: str) -> None:
+    """The local Ray died under the search (cluster.LocalRayWatch): the run is marked interrupted and given back,
+    and the user told how to go on, before the process exits."""
+    try:
+        if store.get_run(name) is not None:
+            store.update_run(name, status=RunStatus.INTERRUPTED, finished_at=_now())
+    finally:
+        lease.release()
+        logger.error("The local Ray stopped under the search (its %s process ended). Completed trials are stored; "
+                     "continue with --resume --name %s", process, name)
 
 
 def _over_limit_reward(objective: Objective) -> float | None:

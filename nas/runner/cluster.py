@@ -17,9 +17,11 @@ import shutil
 import socket
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import ModuleType
+from typing import Callable
 
 from nas.errors import ClusterError, SettingError
 
@@ -132,6 +134,61 @@ def start_ray(address: str | None, output: Path, user_modules: list[ModuleType])
              runtime_env=runtime_env if user_modules else None, **quiet)
     _local_sessions.append(_session_dir())
     return True
+
+
+class LocalRayWatch:
+    """Watches the core processes of the local Ray this search started (its GCS and raylet). When one ends under
+    the search (killed, or out of memory), Ray's client in this process waits about 60 s for it and then aborts the
+    process without a word; instead, `on_lost(name)` runs at once, from a daemon thread, then the rest of the local
+    Ray is ended and this process exits with code 1 (EXIT_FAILED). psutil (Ray's own dependency) finds them."""
+
+    CORE = ("gcs_server", "raylet")
+
+    def __init__(self, on_lost: Callable[[str], None], interval_s: float = 1.0):
+        import psutil
+
+        self.on_lost, self.interval_s = on_lost, interval_s
+        self.processes = [child for child in psutil.Process().children() if child.name() in self.CORE]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="nas-ray-watch", daemon=True)
+
+    def start(self) -> LocalRayWatch:
+        if self.processes:
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            gone = next((process for process in self.processes if _ended(process)), None)
+            if gone is None or self._stop.is_set():
+                continue
+            try:
+                self.on_lost(gone.name())
+            finally:
+                for child in _children():  # what is left of the local Ray, so nothing lingers
+                    child.kill()
+                os._exit(1)
+
+
+def _ended(process) -> bool:
+    import psutil
+
+    try:
+        return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE  # killed, not reaped yet
+    except psutil.Error:
+        return True
+
+
+def _children() -> list:
+    import psutil
+
+    try:
+        return psutil.Process().children(recursive=True)
+    except psutil.Error:
+        return []
 
 
 def stop_ray() -> None:
