@@ -263,7 +263,7 @@ def _final_training(config: SearchConfig, inputs: SearchInputs, store: ResultSto
     """Retrain, save and test the top-k that were not final-trained yet."""
     objective = config.objective_spec
     winners = [trial for trial in ranked_trials(store.trials(run), objective)[:config.top_k]
-               if trial.model_path is None and trial.test_accuracy is None and trial.final_epochs is None]
+               if trial.model_path is None and trial.test_accuracy is None and trial.final_seed is None]
     if not winners:
         return []
     recipe = config.recipe(final=True)

@@ -262,21 +262,20 @@ class ResultStore:
             if connection.execute(trials_table.update().where(key).values(row)).rowcount == 0:
                 connection.execute(trials_table.insert().values(row))
 
-    def set_final_training(self, run: str, number: int, *, test_accuracy: float | None = None,
+    def set_final_training(self, run: str, number: int, *, final_seed: int, test_accuracy: float | None = None,
                            test_score: float | None = None, test_metrics: dict | None = None,
-                           model_path: str | None = None, final_seed: int | None = None,
-                           cpu_seconds: float | None = None, gpu_seconds: float | None = None,
-                           epochs: int) -> bool:
-        """Record the final training of a top-k trial: its test figures, its saved model and seed, its epochs and
-        what the training cost. Written once per model: False (and nothing written) when the trial already has
-        its final training."""
+                           model_path: str | None = None, cpu_seconds: float | None = None,
+                           gpu_seconds: float | None = None, epochs: int | None = None) -> bool:
+        """Record the final training of a top-k trial: its seed (every final training has one), test figures,
+        saved model, epochs and what the training cost. Written once per model: False (and nothing written) when
+        the trial already has its final training."""
         self._check_writable()
         key = (trials_table.c.run == run) & (trials_table.c.number == number)
         values = dict(test_accuracy=test_accuracy, test_score=test_score, test_metrics=test_metrics,
                       model_path=model_path, final_seed=final_seed, final_cpu_seconds=cpu_seconds,
                       final_gpu_seconds=gpu_seconds, final_epochs=epochs)
         with self.engine.begin() as connection:
-            updated = connection.execute(trials_table.update().where(key & trials_table.c.final_epochs.is_(None))
+            updated = connection.execute(trials_table.update().where(key & trials_table.c.final_seed.is_(None))
                                          .values(values))
         if updated.rowcount == 1:
             return True

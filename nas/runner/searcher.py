@@ -46,12 +46,13 @@ class StrategySearcher(Searcher):
             self._tell_held(horizon)
             if any(trial.id < horizon for trial in self.strategy.outstanding):
                 return None  # an older trial still runs: Tune asks again when something changes
+        again = self.strategy.reissuing
         trial = self.strategy.ask()
         if trial is None:
             return Searcher.FINISHED
         self._trials[trial_id] = trial
         config = {"trial": trial.id, "arch": trial.arch.to_dict()}
-        if trial.id in self.checkpoints:  # in flight when the run stopped: it goes on from its last epoch
+        if again and trial.id in self.checkpoints:  # in flight when the run stopped: on from its last epoch
             config["resume_from"] = self.checkpoints.pop(trial.id)
         return config
 

@@ -223,11 +223,11 @@ def test_a_reader_reads_an_older_store_without_upgrading_it(tmp_path):
 def test_a_final_training_is_written_once(store):
     store.create_run(make_run("r1"))
     store.save_trial(make_trial("r1", 0, 0.9))
-    assert store.set_final_training("r1", 0, test_accuracy=0.88, epochs=4)
-    assert not store.set_final_training("r1", 0, test_accuracy=0.70, epochs=9)  # a second driver's, too late
+    assert store.set_final_training("r1", 0, test_accuracy=0.88, epochs=4, final_seed=3)
+    assert not store.set_final_training("r1", 0, test_accuracy=0.70, epochs=9, final_seed=3)  # a second driver's
     assert (store.get_trial("r1", 0).test_accuracy, store.get_trial("r1", 0).final_epochs) == (0.88, 4)
     with pytest.raises(StoreError, match="No trial r1:5"):
-        store.set_final_training("r1", 5, test_accuracy=0.5, epochs=1)
+        store.set_final_training("r1", 5, test_accuracy=0.5, epochs=1, final_seed=3)
 
 
 def test_fields_left_unread_stay_none_and_costs_are_summed_in_the_database(filled_store):

@@ -179,3 +179,14 @@ def test_a_stored_trial_tells_a_resumed_strategy_what_its_last_result_said():
     strategy.tell = lambda trial, reward, objectives=None, over_limit=False: told.append((reward, over_limit))
     StrategySearcher(strategy, finished=[(strategy.ask(), over)])
     assert told == [(0.0, True)]
+
+
+def test_only_a_trial_run_again_goes_on_from_a_checkpoint():
+    strategy = get_strategy("random", TOY, seed=0)
+    in_flight = strategy.ask()
+    strategy.reissue_outstanding()
+    searcher = StrategySearcher(strategy, checkpoints={in_flight.id: "/runs/t0/checkpoint_000003",
+                                                       1: "/runs/old-run/checkpoint_000009"})
+    assert searcher.suggest("ray-a") == {"trial": 0, "arch": in_flight.arch.to_dict(),
+                                         "resume_from": "/runs/t0/checkpoint_000003"}
+    assert "resume_from" not in searcher.suggest("ray-b")  # a new trial 1: no other trial's weights
