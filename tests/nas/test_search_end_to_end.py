@@ -52,6 +52,7 @@ def test_search_stores_every_trial_including_failures(finished_search, capsys):
     # The run's HTML report lies next to its store.
     assert summary["report"] == str(output / "tiny.html") and f"report: {output / 'tiny.html'}" in captured.err
     assert "<svg" in (output / "tiny.html").read_text()
+    assert list((output / "ray-tmp").iterdir()) == []  # Ray's session files (logs, sockets) went with it
 
     # The leaderboard command reads the same store with the same --output.
     assert leaderboard.main(["--output", str(output), "--format", "json"]) == 0
