@@ -155,7 +155,9 @@ class Evaluator:
                 score = objective.score(result.metrics, cost.latency_ms, cost.params)
                 if not math.isfinite(score):
                     raise TrialFailed(f"{objective.metric} is {score} after epoch {result.epoch}")
-                save_state = None if settings.train_fn else (  # a train_fn's loop is the user's: nothing to save
+                # Nothing to go on from after the last epoch, nor in a train_fn's loop (the user's own).
+                last = settings.train_fn is not None or result.epoch >= recipe.epochs
+                save_state = None if last else (
                     lambda folder: save_training_state(model, folder, result.epoch, result.train_seconds))
                 report({**figures, **result.metrics, "epoch": result.epoch,
                         "epochs_planned": None if settings.train_fn else recipe.epochs,

@@ -40,12 +40,14 @@ def test_a_trial_resumed_from_its_epoch_checkpoint_trains_only_the_epochs_left_a
 
     def keep(figures, save_state=None):
         whole.append(figures)
-        folder = tmp_path / f"epoch-{figures['epoch']}"
-        folder.mkdir()
-        save_state(folder)
-        saved[figures["epoch"]] = folder
+        if save_state is not None:
+            folder = tmp_path / f"epoch-{figures['epoch']}"
+            folder.mkdir()
+            save_state(folder)
+            saved[figures["epoch"]] = folder
 
     evaluator.evaluate(3, dict(arch), data, keep)
+    assert sorted(saved) == [1, 2, 3]  # nothing to go on from after the last epoch
     resumed = []
     evaluator.evaluate(3, dict(arch), data, lambda figures, save_state=None: resumed.append(figures),
                        resume_from=saved[2])  # as if the worker had died during epoch 3
