@@ -135,7 +135,7 @@ def option_assignment(text_value: str) -> tuple[str, Any]:
         raise ValueError(f"expected NAME=VALUE such as population_size=50, received {text_value!r}")
     try:
         return name.strip(), json.loads(value)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # not JSON (or nested past Python's limit): the text itself
         return name.strip(), value
 
 

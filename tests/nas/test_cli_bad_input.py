@@ -103,6 +103,8 @@ def test_search_rejects_bad_data_before_storing_a_run(tmp_path, capsys):
      "Unknown option 'mutation_rate' for strategy 'evolution'. Expected options among: population_size, sample_size"),
     (["--strategy", "evolution", "--strategy-option", "population_size=1"],
      "Expected population_size >= 2. Received: 1"),
+    (["--strategy", "evolution", "--strategy-option", "population_size=" + "[" * 5000],
+     "Expected population_size"),
     (["--strategy", "random", "--strategy-option", "depth=3"], "Expected options among: none"),
     (["--strategy-option", "seed=3"], "--strategy-option: expected strategy options other than name, space and seed"),
     (["--objective", "mnas"], "--latency-target: expected a latency target (ms, > 0) with objective 'mnas'"),
