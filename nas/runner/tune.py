@@ -123,7 +123,7 @@ def run_trials(plan: TrialPlan, strategy: Strategy, data, settings: EvaluationSe
         trainable,
         tune_config=tune.TuneConfig(search_alg=searcher, scheduler=_scheduler(plan),
                                     num_samples=-1 if plan.trials is None else plan.trials,
-                                    time_budget_s=plan.time_budget_s, reuse_actors=True),
+                                    time_budget_s=plan.time_budget_s, reuse_actors=_reuse_workers(plan)),
         run_config=tune.RunConfig(name=plan.run, storage_path=str(plan.storage_path), verbose=0,
                                   callbacks=[recorder], checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
                                   failure_config=tune.FailureConfig(max_failures=plan.trial_retries)),
@@ -133,6 +133,13 @@ def run_trials(plan: TrialPlan, strategy: Strategy, data, settings: EvaluationSe
     strategy_searcher.tell_all()  # the trials held for their turn: the stored state hears every finished trial
     store.update_run(plan.run, strategy_state=strategy.state_dict())
     return recorder.records
+
+
+def _reuse_workers(plan: TrialPlan) -> bool:
+    """Whether a trial's worker process runs the next trial (it saves starting one). Not under ASHA: a trial it
+    stops is still inside an epoch, Tune gives the worker 2 s to finish before it reuses it, and when that fails it
+    drops the next trial with an error that reaches neither the searcher nor the callbacks (Ray 2.60)."""
+    return plan.scheduler != Scheduler.ASHA
 
 
 def _scheduler(plan: TrialPlan):

@@ -153,7 +153,8 @@ def test_a_search_in_which_every_trial_failed_exits_1_and_says_why(tiny_8x8, tmp
         search.main(argv)
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert exit_info.value.code == 1
-    assert error.startswith("nas.search: Every trial of run hopeless failed (3); 3 of them like this: over the limit: ")
+    assert error.startswith("nas.search: error: Every trial of run hopeless failed (3); 3 of them like this: over the "
+                            "limit: ")
     assert "max_params 50" in error and "nas.leaderboard --run hopeless" in error
     with ResultStore(f"sqlite:///{tmp_path / 'nas.db'}") as store:  # what it did is stored all the same
         assert [trial.status for trial in store.trials("hopeless")] == [TrialStatus.FAILED] * 3
