@@ -15,6 +15,7 @@ import pytest
 
 from nas import __main__ as console_script
 from nas import cli
+from nas.errors import SearchFailedError
 from nas import leaderboard, search, train
 from results import ResultStore
 from tests.results.conftest import make_run, make_trial
@@ -250,3 +251,14 @@ def test_other_failures_are_not_taken_for_a_full_disk(capsys):
     with pytest.raises(SystemExit):
         cli.run_command("nas.search", body, lambda: "interrupted")
     assert "No space left" not in capsys.readouterr().err
+
+
+def test_a_search_whose_every_trial_failed_is_one_line_and_exit_code_1(capsys):
+    def body():
+        raise SearchFailedError("r", "Every trial of run r failed (3); 3 of them like this: NaN loss. The run is stored")
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.run_command("nas.search", body, lambda: "interrupted")
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err == ("nas.search: error: Every trial of run r failed (3); 3 of them like this: NaN "
+                                       "loss. The run is stored\n")
