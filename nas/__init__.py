@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from nas.errors import ClusterError, DataError, NasError, RunError, SettingError, SpaceError
+from nas.errors import ClusterError, DataError, NasError, RunError, SearchFailedError, SettingError, SpaceError
 from nas.progress import SearchObserver
 from nas.result import SearchResult
 from nas.training import TrainingData
@@ -32,5 +32,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'nas' has no attribute {name!r}")
 
 
-__all__ = ["ClusterError", "DataError", "NasError", "RunError", "SearchObserver", "SearchResult", "SettingError",
-           "SpaceError", "TrainingData", "leaderboard", "search", "train"]
+__all__ = ["ClusterError", "DataError", "NasError", "RunError", "SearchFailedError", "SearchObserver", "SearchResult",
+           "SettingError", "SpaceError", "TrainingData", "leaderboard", "search", "train"]

@@ -12,18 +12,21 @@ import difflib
 import inspect
 import logging
 import os
+import re
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
 from nas import checks
 from nas.data_sources import DataSource, data_source, stored_data_source
-from nas.errors import SettingError
+from nas.errors import SearchFailedError, SettingError
 from nas.experiment import SearchInputs, default_run_name, run_search, stored_run
 from nas.importing import defining_module, import_reference, placeholder, reference_of
 from nas.result import SearchResult
 from nas.settings import DEFAULT_OUTPUT, SearchConfig, resumable_settings
 from nas.spaces import resolve_space
-from results import ResultStore, leaderboard as leaderboard_rows_of, leaderboard_frame, render, run_costs, sqlite_file
+from results import (ResultStore, TrialStatus, leaderboard as leaderboard_rows_of, leaderboard_frame, render, run_costs,
+                     sqlite_file)
 
 logger = logging.getLogger(__name__)
 
@@ -76,9 +79,23 @@ def search(space: Any = None, *, validation_data: Any = None, test_data: Any = N
         finally:
             observer.close()
         report = write_run_report(store, summary.run, config.output_path)
+        if summary.best is None and summary.trials_failed:
+            raise _every_trial_failed(store, summary.run, report)
         return SearchResult(summary, storage_url(storage, output), report)
     finally:
         store.close()
+
+
+def _every_trial_failed(store: ResultStore, run: str, report: str | None) -> SearchFailedError:
+    """Why a search found nothing: its trials' most common error (numbers aside), and where the rest are."""
+    errors = [" ".join((trial.error or "no reason recorded").split()) for trial in store.trials(run)
+              if trial.status is TrialStatus.FAILED]
+    kinds = Counter(re.sub(r"\d[\d,.]*", "#", error) for error in errors)
+    kind, count = kinds.most_common(1)[0]
+    example = next(error for error in errors if re.sub(r"\d[\d,.]*", "#", error) == kind)
+    return SearchFailedError(run, f"Every trial of run {run} failed ({len(errors)}); {count} of them like this: "
+                                  f"{example[:300]}. The run is stored: nas.leaderboard --run {run} lists each "
+                                  f"trial's error{f', and so does {report}' if report else ''}")
 
 
 def _check_keywords(settings: dict[str, Any]) -> None:
@@ -180,7 +197,7 @@ def leaderboard_rows(run: str | None = None, *, output: str = DEFAULT_OUTPUT, st
             raise SettingError("storage", f"no result store at {file}; expected the URL of an existing store, "
                                           "e.g. sqlite:///nas-runs/nas.db")
         return None
-    with ResultStore(url) as store:
+    with ResultStore(url, read_only=True) as store:
         try:
             rows = leaderboard_rows_of(store, run=run, **filters)
         except ValueError as error:
@@ -207,7 +224,7 @@ def leaderboard(run: str | None = None, *, output: str = DEFAULT_OUTPUT, storage
     if format == "html":
         from results.report import write_report
 
-        with ResultStore(storage_url(storage, output)) as store:
+        with ResultStore(storage_url(storage, output), read_only=True) as store:
             write_report(store, to, rows)
     elif format is not None:
         Path(to).write_text(render(rows, format) + "\n")

@@ -57,6 +57,19 @@ def positive_number(value: Any) -> float:
     return number
 
 
+# A trial is a TensorFlow process of its own (hundreds of MB): at most 4 share a core, or a typo such as 0.001 would
+# start every trial at once.
+FEWEST_CPUS_PER_TRIAL = 0.25
+
+
+def cpus_per_trial(value: Any) -> float:
+    number = _number(value)
+    if not FEWEST_CPUS_PER_TRIAL <= number < math.inf:
+        raise ValueError(f"expected a number of CPUs >= {FEWEST_CPUS_PER_TRIAL} (a trial is a TensorFlow process; at "
+                         f"most 4 share a core), received {value!r}")
+    return number
+
+
 def non_negative_number(value: Any) -> float:
     number = _number(value)
     if not number >= 0 or number == math.inf:
@@ -122,7 +135,7 @@ def option_assignment(text_value: str) -> tuple[str, Any]:
         raise ValueError(f"expected NAME=VALUE such as population_size=50, received {text_value!r}")
     try:
         return name.strip(), json.loads(value)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # not JSON (or nested past Python's limit): the text itself
         return name.strip(), value
 
 
@@ -177,7 +190,9 @@ def keras_objects(value: Any) -> tuple:
 
 def run_name(value: Any) -> str:
     """A run's name also names its folders of Ray results and models: no path separators, no control characters."""
-    if not isinstance(value, str) or not 1 <= len(value) <= 200 or value in (".", "..") \
+    # 200 bytes as UTF-8, so that RUN.html and the run's folders stay under the file systems' 255-byte names
+    if not isinstance(value, str) or not 1 <= len(value.encode("utf-8", "replace")) <= 200 or value in (".", "..") \
             or any(c in "/\\" or not c.isprintable() for c in value):
-        raise ValueError(f"expected a run name of 1 to 200 printable characters without / or \\, received {value!r}")
+        raise ValueError(f"expected a run name of 1 to 200 printable characters (200 bytes in UTF-8) without / or \\, "
+                         f"received {value!r}")
     return value

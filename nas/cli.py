@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import logging
 import os
 import shutil
@@ -15,7 +16,7 @@ import types
 from typing import Any, Callable, NoReturn
 
 from nas import checks
-from nas.errors import NasError, SettingError
+from nas.errors import NasError, SearchFailedError, SettingError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -90,9 +91,11 @@ def error_line(error: BaseException) -> str:
     return " ".join(str(error).split())
 
 
-def run_command(prog: str, body: Callable[[], int], interrupted: Callable[[], str]) -> int:
+def run_command(prog: str, body: Callable[[], int], interrupted: Callable[[], str],
+                after_disk_full: Callable[[], str] = lambda: "then run the command again") -> int:
     """Run a command's body: bad input is one line and exit code 2, a failure one line and exit code 1 (the
-    traceback with NAS_DEBUG=1), Ctrl+C the line `interrupted()` says and exit code 130."""
+    traceback with NAS_DEBUG=1), Ctrl+C the line `interrupted()` says and exit code 130. A full disk says so and
+    what to do `after_disk_full()`."""
     from results import StoreError
     from search_spaces import InvalidArchitectureError
     from strategies import StateDictError
@@ -101,13 +104,32 @@ def run_command(prog: str, body: Callable[[], int], interrupted: Callable[[], st
         return body()
     except (NasError, StoreError, InvalidArchitectureError, StateDictError) as error:
         fail(prog, error_line(error))
+    except SearchFailedError as error:  # the input was fine; the trials were not
+        fail(prog, error_line(error), EXIT_FAILED)
     except KeyboardInterrupt:
         print(f"{prog}: {interrupted()}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as error:  # the command itself failed: one line, the traceback only on request
         if os.environ.get("NAS_DEBUG"):
             raise
+        if disk_full(error):
+            fail(prog, f"No space left on the disk of the output folder or the store ({error_line(error)[:200]}). "
+                       f"Free some space, {after_disk_full()}", EXIT_FAILED)
         fail(prog, f"{type(error).__name__}: {error_line(error)} (NAS_DEBUG=1 shows the traceback)", EXIT_FAILED)
+
+
+def disk_full(error: BaseException | None) -> bool:
+    """Whether an error, or one it was raised from, is a full disk (OSError ENOSPC or EDQUOT; SQLite's and Ray's
+    own wording of it)."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if any(words in str(error) for words in ("database or disk is full", "No space left on device")):
+            return True
+        error = getattr(error, "orig", None) or error.__cause__ or error.__context__
+    return False
 
 
 class CommandModule(types.ModuleType):

@@ -195,6 +195,12 @@ def _count_classes(labels: dict[str, np.ndarray], num_classes: int | None) -> in
         raise DataError(f"Expected at least 2 classes in y_train. Received: {len(classes)} (labels "
                         f"{classes.tolist()}).")
     count = int(training.max()) + 1
+    if num_classes is None and len(classes) < count:  # e.g. one stray label 99999 would make a 100,000-way softmax
+        missing = sorted(set(range(count)) - set(classes.tolist()))
+        raise DataError(f"Expected y_train to hold every class from 0 to its largest label, {count - 1}. Received: "
+                        f"{len(missing):,} of them never occur ({', '.join(map(str, missing[:3]))}"
+                        f"{', ...' if len(missing) > 3 else ''}). Give num_classes (--num-classes) to train for "
+                        f"classes the training data lacks, or fix the labels.")
     if num_classes is not None:
         if count > num_classes:
             raise DataError(f"Expected y_train's labels below num_classes={num_classes}. Received: {count - 1}.")

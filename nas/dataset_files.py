@@ -14,6 +14,7 @@ from nas.errors import DataError
 
 REQUIRED_KEYS = ("x_train", "y_train")
 OPTIONAL_KEYS = ("x_validation", "y_validation", "x_test", "y_test")
+_ZIP_MAGIC, _NPY_MAGIC = b"PK\x03\x04", b"\x93NUMPY"
 _NPZ_LAYOUT = ("Expected a .npz file holding x_train and y_train (and optionally x_validation, y_validation, x_test, "
                "y_test)")
 
@@ -23,6 +24,11 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         problem = "a directory" if path.is_dir() else "a file that does not exist"
         raise DataError(f"{_NPZ_LAYOUT}. Received: '{path}', {problem}.")
+    with path.open("rb") as file:
+        start = file.read(8)
+    if not start.startswith((_ZIP_MAGIC, _NPY_MAGIC)):  # numpy would call any other file "pickled data"
+        raise DataError(f"{_NPZ_LAYOUT}. Received: '{path}', which is not a .npz file (a .npz is a zip archive; "
+                        f"this file starts with {start!r}).")
     try:
         # No pickles: a data file must not be able to run code.
         archive = np.load(path, allow_pickle=False)

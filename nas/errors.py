@@ -1,5 +1,6 @@
 """The exceptions nas raises for bad input. The library raises them; only the commands turn them into one line on
-stderr and exit code 2. Each is a ValueError too, so code that catches ValueError keeps working.
+stderr and exit code 2. Each is a ValueError too, so code that catches ValueError keeps working. A search that ran
+but in which every trial failed is `SearchFailedError` (exit code 1): the input was fine, the work was not.
 """
 from __future__ import annotations
 
@@ -35,3 +36,11 @@ class RunError(NasError):
 
 class ClusterError(NasError):
     """A Ray cluster that cannot be joined, or resources no node of it has."""
+
+
+class SearchFailedError(RuntimeError):
+    """Every trial of a search failed; the run and its errors are stored. `run` names it."""
+
+    def __init__(self, run: str, message: str):
+        super().__init__(message)
+        self.run = run

@@ -12,6 +12,7 @@ together, is tested once on the test part, and hands back the trained model as a
 """
 from __future__ import annotations
 
+import ctypes
 import math
 import os
 import tempfile
@@ -26,11 +27,13 @@ from nas.enums import Task
 from nas.flops import count_flops
 from nas.layer_summary import layer_summary
 from nas.objectives import Objective
-from nas.training import (EpochResult, Recipe, TrainingData, TrialFailed, evaluate, one_line, train,
-                          train_with_function)
+from nas.training import (EpochResult, Recipe, TrainingData, TrialFailed, evaluate, one_line, save_training_state,
+                          train, train_with_function)
 from search_spaces import Architecture, SearchSpace
 
-Report = Callable[[dict], None]
+# report(figures, save_state=None): called after every epoch; `save_state(folder)` writes the training state there,
+# for the caller to keep as the trial's checkpoint (nas/runner/tune.py hands it to Ray Tune).
+Report = Callable[..., None]
 
 
 class ArchitectureDoesNotFit(TrialFailed):
@@ -82,6 +85,22 @@ def prepare_tensorflow(threads: int) -> None:
     keras.backend.clear_session()
 
 
+def release_memory() -> None:
+    """What a trial leaves behind in a worker Ray reuses for the next one: Keras' global state, Python's reference
+    cycles (models, optimizers and datasets refer to each other), and the C heap glibc keeps after TensorFlow freed
+    it (malloc_trim hands the free pages back to the system; without it a worker's resident memory creeps up)."""
+    import gc
+
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim this way
+        pass
+
+
 def build_model(space: SearchSpace, arch: Architecture, input_shape: Sequence[int], num_outputs: int,
                 task: Task = Task.CLASSIFICATION, seed: int = 0):
     """The architecture's Keras model, its initial weights drawn from `seed` (Python, numpy and TF seeded)."""
@@ -103,9 +122,11 @@ class Evaluator:
     def __init__(self, settings: EvaluationSettings):
         self.settings = settings
 
-    def evaluate(self, trial: int, arch_values: dict, data: TaskData, report: Report) -> None:
+    def evaluate(self, trial: int, arch_values: dict, data: TaskData, report: Report,
+                 resume_from: Path | None = None) -> None:
         """Score one architecture on `data`'s training and validation parts, calling `report` with a dict after
-        every epoch (or once, with "error", when it fails)."""
+        every epoch (or once, with "error", when it fails). With `resume_from` (a training state an earlier
+        attempt of the trial saved), training goes on after its epoch; a train_fn trial starts again."""
         settings, objective = self.settings, self.settings.objective
         figures: dict = {"trial": trial}
         try:
@@ -134,10 +155,15 @@ class Evaluator:
                 score = objective.score(result.metrics, cost.latency_ms, cost.params)
                 if not math.isfinite(score):
                     raise TrialFailed(f"{objective.metric} is {score} after epoch {result.epoch}")
+                # Nothing to go on from after the last epoch, nor in a train_fn's loop (the user's own).
+                last = settings.train_fn is not None or result.epoch >= recipe.epochs
+                save_state = None if last else (
+                    lambda folder: save_training_state(model, folder, result.epoch, result.train_seconds))
                 report({**figures, **result.metrics, "epoch": result.epoch,
                         "epochs_planned": None if settings.train_fn else recipe.epochs,
                         "validation_accuracy": result.metrics.get("val_accuracy"), "score": score,
-                        "reward": objective.reward(score), "train_seconds": result.train_seconds})
+                        "reward": objective.reward(score), "train_seconds": result.train_seconds},
+                       save_state=save_state)
 
             if settings.train_fn is not None:
                 train_with_function(settings.train_fn, model, self._training_data(data, arch, recipe, trial,
@@ -145,7 +171,7 @@ class Evaluator:
             else:
                 train(model, data.x_train, data.y_train, recipe, settings.task,
                       held_out=(data.x_validation, data.y_validation), seed=settings.seed + trial,
-                      on_epoch_end=epoch_ended, callbacks=settings.callbacks)
+                      on_epoch_end=epoch_ended, callbacks=settings.callbacks, resume_from=resume_from)
         except Exception as error:  # any failure is the trial's, recorded with its reason; the search goes on
             reason = str(error) if isinstance(error, TrialFailed) else one_line(error)
             report({**figures, "error": reason.strip().splitlines()[0][:500] if reason.strip() else "failed"})

@@ -28,9 +28,10 @@ from nas.objectives import OVER_LIMIT_REWARD, Objective
 from nas.progress import SearchObserver
 from nas.settings import SearchConfig
 from results import ResultStore, RunCost, RunRecord, RunStatus, TrialRecord, TrialStatus, run_costs
+from results.lease import RunLease, lease_expiry, new_owner
 from results.pareto import pareto_indices
 from search_spaces import SearchSpace
-from strategies import STRATEGIES, Strategy, get_strategy
+from strategies import STRATEGIES, Strategy, Trial, get_strategy
 
 logger = logging.getLogger(__name__)
 
@@ -76,29 +77,46 @@ class SearchSummary:
 
 def run_search(config: SearchConfig, inputs: SearchInputs, store: ResultStore, name: str, resume: bool = False,
                observer: SearchObserver | None = None) -> SearchSummary:
-    """Run (or with `resume`, continue) the search `name`, recording everything in `store`.
+    """Run (or with `resume`, continue) the search `name`, recording everything in `store`; the run is this
+    search's alone while it runs (results/lease.py).
 
     A time budget covers the whole call: the trials get all but `config.final_share` of it (less what setting up
     took), and the final training fits its epochs into what is left."""
     start = time.perf_counter()
-    observer = observer or SearchObserver()
+    owner = new_owner()
+    lease = RunLease(store, name, owner)
+    if resume:  # before any work: a run that another live search holds is refused in one line
+        store.acquire_lease(name, owner, lease_expiry())
+        lease.start()
+    else:
+        store.check_new_run_name(name)
+    try:
+        return _search(config, inputs, store, name, resume, observer or SearchObserver(), start, lease)
+    finally:
+        lease.release()
+
+
+def _search(config: SearchConfig, inputs: SearchInputs, store: ResultStore, name: str, resume: bool,
+            observer: SearchObserver, start: float, lease: RunLease) -> SearchSummary:
     deadline = None if config.time_budget is None else time.time() + config.time_budget
     data = prepare(inputs.data.load(), inputs.data.name, config.task, config.num_classes, config.seed,
                    VALIDATION_FRACTION)
     config = config.for_task(data.task)
     objective = config.objective_spec
     strategy = _strategy(config, inputs.space, objective)
-    if not resume:
-        store.check_new_run_name(name)
     from nas.runner import cluster  # imports Ray only when it starts or joins one
 
     if config.address:
         cluster.prepare_to_join(config.address)  # before Ray is imported: it reads its auth mode then
     started_ray = cluster.start_ray(config.address, config.output_path, list(inputs.user_modules))
+    watch = cluster.LocalRayWatch(lambda process: _ray_lost(store, name, lease, process)).start() \
+        if started_ray and not config.address else None
     try:
         cluster.check_resources(config.cpus_per_trial, config.gpus_per_trial, bool(config.address),
                                 config.resource_wait)
-        run, remaining = _open_run(config, store, name, resume, strategy, data, inputs.space)
+        run, remaining, told_late = _open_run(config, store, name, resume, strategy, data, inputs.space,
+                                              lease.owner)
+        lease.start()  # a new run is ours from its creation
         stored = store.trials(run.name)  # a resumed run's earlier sessions
         ranked = ranked_trials(stored, objective)
         observer.search_started(run.name, objective.name, objective.direction.value == "max", config.trials,
@@ -106,7 +124,12 @@ def run_search(config: SearchConfig, inputs: SearchInputs, store: ResultStore, n
         try:
             if remaining is None or remaining > 0:
                 _run_trials(config, inputs, run.name, strategy, data, store, observer, remaining,
-                            config.search_budget_s(time.perf_counter() - start))
+                            config.search_budget_s(time.perf_counter() - start), told_late)
+            elif told_late:  # no trial left to run: the strategy hears the last ones, for its stored state
+                from nas.runner.searcher import StrategySearcher
+
+                StrategySearcher(strategy, _over_limit_reward(objective), finished=told_late)
+                store.update_run(run.name, strategy_state=strategy.state_dict())
             margin_deadline = None if deadline is None else deadline - FINAL_TRAINING_MARGIN_S
             final_trainings = _final_training(config, inputs, store, run.name, data, observer, margin_deadline)
             store.update_run(run.name, status=RunStatus.COMPLETED, finished_at=_now())
@@ -117,6 +140,8 @@ def run_search(config: SearchConfig, inputs: SearchInputs, store: ResultStore, n
             store.update_run(run.name, status=RunStatus.FAILED, finished_at=_now())
             raise
     finally:
+        if watch is not None:
+            watch.stop()
         if started_ray:
             cluster.stop_ray()
     return dataclasses.replace(summarize(store, run.name, time.perf_counter() - start, objective),
@@ -149,40 +174,69 @@ def _payload(config: SearchConfig, inputs: SearchInputs, data: TaskData, final: 
 
 
 def _run_trials(config: SearchConfig, inputs: SearchInputs, run: str, strategy: Strategy, data: TaskData,
-                store: ResultStore, observer, trials: int | None, time_budget_s: float | None) -> None:
+                store: ResultStore, observer, trials: int | None, time_budget_s: float | None,
+                told_late: list) -> None:
     from nas.runner.tune import TrialPlan, run_trials
 
     objective = config.objective_spec
     plan = TrialPlan(run, config.output_path / "ray_results", config.cpus_per_trial, config.gpus_per_trial,
                      config.concurrency, config.scheduler, config.epochs, config.trial_retries, trials, time_budget_s,
-                     OVER_LIMIT_REWARD if objective.bounded else None)
+                     _over_limit_reward(objective))
     settings = _evaluation_settings(config, inputs, data, final=False, threads=max(1, int(config.cpus_per_trial)))
-    run_trials(plan, strategy, _payload(config, inputs, data, final=False), settings, store, observer)
+    run_trials(plan, strategy, _payload(config, inputs, data, final=False), settings, store, observer, told_late)
+
+
+def _ray_lost(store: ResultStore, name: str, lease: RunLease, process: str) -> None:
+    """The local Ray died under the search (cluster.LocalRayWatch): the run is marked interrupted and given back,
+    and the user told how to go on, before the process exits."""
+    try:
+        if store.get_run(name) is not None:
+            store.update_run(name, status=RunStatus.INTERRUPTED, finished_at=_now())
+    finally:
+        lease.release()
+        logger.error("The local Ray stopped under the search (its %s process ended). Completed trials are stored; "
+                     "continue with --resume --name %s", process, name)
+
+
+def _over_limit_reward(objective: Objective) -> float | None:
+    return OVER_LIMIT_REWARD if objective.bounded else None
 
 
 def _open_run(config: SearchConfig, store: ResultStore, name: str, resume: bool, strategy: Strategy,
-              data: TaskData, space: SearchSpace) -> tuple[RunRecord, int | None]:
-    """Create the run (or reload it and its strategy's state to resume); returns it and the trials left to run
-    (None: no limit but the time budget)."""
+              data: TaskData, space: SearchSpace, owner: str) -> tuple[RunRecord, int | None, list]:
+    """Create the run (or reload it and its strategy's state to resume); returns it, the trials left to run (None:
+    no limit but the time budget) and the stored results its strategy has not heard yet."""
+    told_late: list[tuple[Trial, dict | None]] = []
     if resume:
+        from nas.runner.searcher import stored_result  # Ray is running by now
+
         run = stored_run(store, name)
         if run.strategy_state:
             strategy.load_state_dict(run.strategy_state)
-        strategy.reissue_outstanding()
-        finished = [trial for trial in store.trials(run.name) if trial.status is not TrialStatus.RUNNING]
+        stored = {trial.number: trial for trial in store.trials(run.name)}
+        for number in sorted(stored):  # trials that started after the state was last saved (every few seconds)
+            if number >= strategy.next_id:
+                strategy.adopt(Trial(number, space.validate(stored[number].arch)))
+        finished = [number for number, trial in stored.items() if trial.status is not TrialStatus.RUNNING]
+        # Trials that finished before the strategy heard of them (it hears them in trial order) are told now;
+        # the trials that were in flight run again.
+        told_late = [(trial, stored_result(stored[trial.id], config.objective_spec))
+                     for trial in sorted(strategy.outstanding, key=lambda trial: trial.id) if trial.id in finished]
+        strategy.reissue_outstanding(finished)
         remaining = None if config.trials is None else config.trials - len(finished)
     else:
         objective = config.objective_spec
         run = RunRecord(name=name, space=space.name, strategy=config.strategy, dataset=data.name,
                         status=RunStatus.RUNNING, config=config.to_dict(), created_at=_now(), task=data.task.value,
-                        objective=objective.name, direction=objective.direction.value)
-        store.create_run(run)
+                        objective=objective.name, direction=objective.direction.value, owner=owner,
+                        lease_expires_at=lease_expiry())
+        store.create_run(run)  # a second search that raced for the same new name is refused here
         strategy.enqueue(space.references.values())  # the lecture's models, in the built-in spaces
         remaining = config.trials
     # A resume may change the budget or where it runs: the stored config follows, for the next resume.
     store.update_run(run.name, status=RunStatus.RUNNING, config=config.to_dict(),
                      strategy_state=strategy.state_dict())
-    return store.get_run(run.name), remaining
+    return store.get_run(run.name), remaining, told_late
 
 
 def trial_score(trial: TrialRecord) -> float | None:
@@ -209,7 +263,7 @@ def _final_training(config: SearchConfig, inputs: SearchInputs, store: ResultSto
     """Retrain, save and test the top-k that were not final-trained yet."""
     objective = config.objective_spec
     winners = [trial for trial in ranked_trials(store.trials(run), objective)[:config.top_k]
-               if trial.model_path is None and trial.test_accuracy is None]
+               if trial.model_path is None and trial.test_accuracy is None and trial.final_seed is None]
     if not winners:
         return []
     recipe = config.recipe(final=True)
@@ -230,10 +284,13 @@ def _final_training(config: SearchConfig, inputs: SearchInputs, store: ResultSto
         if training.test_metrics:
             as_validation = {f"val_{name}": value for name, value in training.test_metrics.items()}
             test_score = objective.score(as_validation, winner.latency_ms or 0.0, winner.params or 0)
-        store.set_final_training(run, training.trial, test_accuracy=test_accuracy, test_score=test_score,
-                                 test_metrics=training.test_metrics or None, model_path=path,
-                                 final_seed=training.seed, cpu_seconds=result.cpu_seconds,
-                                 gpu_seconds=result.gpu_seconds, epochs=training.epochs)
+        if not store.set_final_training(run, training.trial, test_accuracy=test_accuracy, test_score=test_score,
+                                        test_metrics=training.test_metrics or None, model_path=path,
+                                        final_seed=training.seed, cpu_seconds=result.cpu_seconds,
+                                        gpu_seconds=result.gpu_seconds, epochs=training.epochs):
+            logger.warning("Trial %d of run %s already had its final training, from another search of the run; "
+                           "its stored figures are kept.", training.trial, run)
+            return
         summaries.append(FinalTrainingSummary(training.trial, training.epochs, test_accuracy, test_score,
                                               training.train_seconds, path))
         observer.final_training_finished(store.get_trial(run, training.trial), training.epochs)

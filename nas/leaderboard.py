@@ -97,7 +97,7 @@ def _write_report(args, rows: list) -> None:
     from results.report import write_report
 
     try:
-        with ResultStore(api.storage_url(args.storage, args.output)) as store:
+        with ResultStore(api.storage_url(args.storage, args.output), read_only=True) as store:
             write_report(store, args.to, rows)
     except OSError as error:
         cli.fail(PROG, f"Cannot write --to {args.to!r}: {error.strerror}. Expected a writable file path")

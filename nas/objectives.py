@@ -35,6 +35,8 @@ PARETO_LATENCY_REFERENCE_MS = 1.0
 PARETO_PARAMS_REFERENCE = 100_000
 PARETO_WEIGHT = -0.07
 OVER_LIMIT_REWARD = 0.0
+# How the error of a trial over a hard limit begins (stored as its error; a resume reads it back).
+OVER_LIMIT_PREFIX = "over the limit:"
 # Keras' metric names whose direction is known (after the val_ prefix), as keras-tuner infers them.
 _MINIMISED = ("loss", "error", "mae", "mse", "mape", "msle", "rmse", "crossentropy", "hinge", "logcosh", "huber",
               "poisson", "kl_divergence", "kld")
@@ -94,9 +96,10 @@ class Objective:
     def violation(self, params: int, latency_ms: float | None) -> str | None:
         """Why a model breaks a hard limit, or None (latency None: not measured yet, so only params are checked)."""
         if self.max_params is not None and params > self.max_params:
-            return f"over the limit: {params:,} parameters > max_params {self.max_params:,}; not trained"
+            return f"{OVER_LIMIT_PREFIX} {params:,} parameters > max_params {self.max_params:,}; not trained"
         if self.max_latency_ms is not None and latency_ms is not None and latency_ms > self.max_latency_ms:
-            return f"over the limit: latency {latency_ms:.3f} ms > max_latency {self.max_latency_ms:g} ms; not trained"
+            return (f"{OVER_LIMIT_PREFIX} latency {latency_ms:.3f} ms > max_latency {self.max_latency_ms:g} ms; "
+                    "not trained")
         return None
 
     def score(self, metrics: Mapping[str, float], latency_ms: float, params: int) -> float:

@@ -52,7 +52,7 @@ class SearchResult:
     def leaderboard(self, **filters: Any):
         """The run's trials as a pandas DataFrame, best first, with the leaderboard's columns (`filters` are
         nas.leaderboard's: sort, top, max_params, max_latency, pareto)."""
-        with ResultStore(self.store_url) as store:
+        with ResultStore(self.store_url, read_only=True) as store:
             return leaderboard_frame(leaderboard(store, run=self.run, **filters))
 
     def best_model(self):
@@ -64,14 +64,14 @@ class SearchResult:
 
     def best_models(self, k: int | None = None) -> list:
         """The final-trained models of the best `k` architectures (all that were saved when k is None), best first."""
-        with ResultStore(self.store_url) as store:
+        with ResultStore(self.store_url, read_only=True) as store:
             ranked = ranked_trials(store.trials(self.run), self._summary.objective)
         saved = [trial for trial in ranked if trial.model_path]
         return [load_model(trial.model_path, f"trial {self.run}:{trial.number}") for trial in saved[:k]]
 
     def report(self, path: str | Path) -> Path:
         """Write the run's self-contained HTML report to `path`."""
-        with ResultStore(self.store_url) as store:
+        with ResultStore(self.store_url, read_only=True) as store:
             write_report(store, path, leaderboard(store, run=self.run), title=f"nas run {self.run}")
         return Path(path)
 

@@ -48,7 +48,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return "interrupted before the run was stored; nothing to resume"
         return f"interrupted; completed trials are stored. Continue with --resume --name {progress.run}"
 
-    return cli.run_command(PROG, body, interrupted)
+    def after_disk_full() -> str:
+        if progress.run is None:
+            return "then run the search again; nothing was stored"
+        return f"then continue with --resume --name {progress.run}: every trial stored so far is kept"
+
+    return cli.run_command(PROG, body, interrupted, after_disk_full)
 
 
 def print_outcome(result, as_json: bool) -> None:
@@ -57,7 +62,7 @@ def print_outcome(result, as_json: bool) -> None:
 
     stream = sys.stderr if as_json else sys.stdout
     summary = result.summary()
-    with ResultStore(result.store_url) as store:
+    with ResultStore(result.store_url, read_only=True) as store:
         if summary["pareto_front"]:  # a Pareto search ends with its front, not one winner
             board = leaderboard(store, run=result.run, pareto=True)
             print(f"Pareto front of run {result.run} (validation accuracy, latency, params): {len(board)} trial(s)",

@@ -153,12 +153,14 @@ class SearchConfig:
     max_latency: float | None = _setting(group="objective", check=checks.optional(checks.positive_number),
                                          metavar="MS", help="never train a model slower than MS ms at batch 1")
     # Resources
-    cpus_per_trial: float = _setting(1.0, group="resources", check=checks.positive_number, metavar="C",
+    cpus_per_trial: float = _setting(1.0, group="resources", check=checks.cpus_per_trial, metavar="C",
                                      resumable=True, help="default: 1")
     gpus_per_trial: float = _setting(0.0, group="resources", check=checks.non_negative_number, metavar="G",
                                      resumable=True, help="default: 0; a fraction lets trials share a GPU")
     concurrency: int | None = _setting(group="resources", check=checks.optional(checks.integer(1)), metavar="K",
-                                       resumable=True, help="trials at once (default: as many as resources allow)")
+                                       resumable=True,
+                                       help="trials at once, and reproducible proposals (default: as many as "
+                                            "resources allow)")
     scheduler: Scheduler = _setting(Scheduler.FIFO, group="resources", check=checks.member_of(Scheduler), choices=values(Scheduler),
                                     help="fifo, or asha to stop trailing trials early (default: fifo)")
     trial_retries: int = _setting(DEFAULT_TRIAL_RETRIES, group="resources", check=checks.integer(0), metavar="R",

@@ -102,7 +102,7 @@ def _stored(trial: str, storage: str | None, output: str) -> tuple[SearchConfig,
     from nas.api import storage_url
 
     run_name, number = parse_trial(trial)
-    with ResultStore(storage_url(storage, output)) as store:
+    with ResultStore(storage_url(storage, output), read_only=True) as store:
         run, record = store.get_run(run_name), store.get_trial(run_name, number)
     if run is None or record is None:
         raise RunError(f"No trial {trial!r} in the store. Expected a RUN:N listed by nas.leaderboard")

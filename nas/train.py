@@ -96,7 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(figures))
         return cli.EXIT_OK
 
-    return cli.run_command(PROG, body, lambda: "interrupted; nothing was saved")
+    return cli.run_command(PROG, body, lambda: "interrupted; nothing was saved",
+                           lambda: "then train again; nothing was saved")
 
 
 cli.make_callable(__name__, single_training.train)

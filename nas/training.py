@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -149,9 +151,11 @@ def _ends_in_softmax(model) -> bool:
 def train(model, x: np.ndarray, y: np.ndarray, recipe: Recipe, task: Task,
           held_out: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0,
           on_epoch_end: Callable[[EpochResult], None] | None = None, deadline: float | None = None,
-          callbacks: Sequence = ()) -> list[EpochResult]:
+          callbacks: Sequence = (), resume_from: Path | None = None) -> list[EpochResult]:
     """Train `model` with `recipe` in one Keras fit call; after each epoch, report the validation metrics on
-    `held_out` to `on_epoch_end`.
+    `held_out` to `on_epoch_end`. With `resume_from` (a folder `save_training_state` wrote), training goes on after
+    the epoch saved there, from its weights and optimizer state, and along the same learning-rate schedule; the
+    data of the remaining epochs comes in another order than it would have.
 
     With a `deadline` (a `time.time()`), training plans as many of the recipe's epochs as fit before it, from the
     time the last epoch took (the first one also traces the model, so it is the slowest), and a cosine schedule is
@@ -169,18 +173,67 @@ def train(model, x: np.ndarray, y: np.ndarray, recipe: Recipe, task: Task,
     cosine = recipe.schedule == Schedule.COSINE and compiled_here
     schedule = cosine_schedule(recipe.epochs * steps_per_epoch) if cosine else None
     progress = epoch_progress(on_epoch_end, deadline, recipe.epochs, schedule, steps_per_epoch)
+    first_epoch = 0
+    if resume_from is not None:
+        first_epoch, progress.train_seconds = restore_training_state(model, resume_from)
+        if schedule:
+            schedule.step = first_epoch * steps_per_epoch
     images = x.ndim == 4
     if recipe.augment == Augment.SHIFT and images:
         inputs = dict(x=_shifted_batches(x, y, recipe.batch_size, seed), shuffle=False)  # the pipeline shuffles
     else:
         inputs = dict(x=x, y=y, batch_size=recipe.batch_size, shuffle=True)
     try:
-        model.fit(**inputs, epochs=recipe.epochs, verbose=0, validation_data=held_out,
+        model.fit(**inputs, epochs=recipe.epochs, initial_epoch=first_epoch, verbose=0, validation_data=held_out,
                   validation_batch_size=EVALUATION_BATCH_SIZE if held_out else None,
                   callbacks=[*([schedule] if schedule else []), progress, *callbacks])
     except tf.errors.ResourceExhaustedError as error:
         raise TrialFailed(f"out of memory: {one_line(error)}") from error
     return progress.results
+
+
+# A trial's training state after an epoch: its weights and optimizer variables as numpy arrays (Keras' own .keras
+# files would bring back a compiled model, and its optimizer's learning rate where the schedule had left it).
+_STATE_FILE, _PROGRESS_FILE = "training_state.npz", "progress.json"
+
+
+def save_training_state(model, folder: Path, epoch: int, train_seconds: float) -> None:
+    """Write what `train(resume_from=folder)` needs to go on after `epoch`."""
+    optimizer = [variable for variable in model.optimizer.variables if not _is_learning_rate(variable)]
+    arrays = {f"weight_{index}": value for index, value in enumerate(model.get_weights())}
+    arrays.update({f"optimizer_{index}": np.asarray(variable) for index, variable in enumerate(optimizer)})
+    np.savez(folder / _STATE_FILE, **arrays)
+    (folder / _PROGRESS_FILE).write_text(json.dumps({"epoch": epoch, "train_seconds": train_seconds}))
+
+
+def saved_epoch(folder: Path) -> int | None:
+    """The epoch a saved training state ends with (None: no state there)."""
+    try:
+        return int(json.loads((folder / _PROGRESS_FILE).read_text())["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def restore_training_state(model, folder: Path) -> tuple[int, float]:
+    """Load a saved state into `model` (built and compiled as when it was saved); returns the epoch it ends with
+    and the training seconds spent up to it."""
+    progress = json.loads((folder / _PROGRESS_FILE).read_text())
+    with np.load(folder / _STATE_FILE, allow_pickle=False) as arrays:
+        weights = [arrays[f"weight_{index}"] for index in range(len(model.get_weights()))]
+        model.set_weights(weights)
+        model.optimizer.build(model.trainable_variables)
+        optimizer = [variable for variable in model.optimizer.variables if not _is_learning_rate(variable)]
+        saved = sum(name.startswith("optimizer_") for name in arrays.files)
+        if saved != len(optimizer):
+            raise ValueError(f"the saved optimizer has {saved} variables, this one {len(optimizer)}")
+        for index, variable in enumerate(optimizer):
+            variable.assign(arrays[f"optimizer_{index}"])
+    return int(progress["epoch"]), float(progress["train_seconds"])
+
+
+def _is_learning_rate(variable) -> bool:
+    """The optimizer's learning rate: the schedule sets it, from the recipe, not from the saved state."""
+    return (getattr(variable, "path", None) or getattr(variable, "name", "")).split("/")[-1] == "learning_rate"
 
 
 def train_with_function(train_fn: Callable, model, data: TrainingData,

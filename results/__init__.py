@@ -6,11 +6,10 @@ second; the HTML report draws its layer diagrams from the layers each trial reco
 from results.leaderboard import (FORMATS, SORT_KEYS, LeaderboardRow, RunCost, leaderboard, leaderboard_frame, render,
                                  run_costs)
 from results.records import RunRecord, RunStatus, TrialRecord, TrialStatus
-from results.store import SCHEMA_VERSION, ResultStore, RunExistsError, StoreError, sqlite_file
+from results.store import SCHEMA_VERSION, LeaseError, ResultStore, RunExistsError, StoreError, sqlite_file
 
 __all__ = [
-    "FORMATS", "SCHEMA_VERSION", "SORT_KEYS", "LeaderboardRow", "ResultStore", "RunCost", "RunExistsError",
-    "RunRecord", "RunStatus", "StoreError", "TrialRecord", "TrialStatus", "leaderboard", "leaderboard_frame", "render",
-    "run_costs",
-    "sqlite_file",
+    "FORMATS", "SCHEMA_VERSION", "SORT_KEYS", "LeaderboardRow", "LeaseError", "ResultStore", "RunCost",
+    "RunExistsError", "RunRecord", "RunStatus", "StoreError", "TrialRecord", "TrialStatus", "leaderboard",
+    "leaderboard_frame", "render", "run_costs", "sqlite_file",
 ]

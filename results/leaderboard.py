@@ -13,7 +13,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from results.lease import lease_holds
 from results.pareto import pareto_indices
+from results.records import TrialStatus
 from results.store import ResultStore
 
 # Metrics a leaderboard can sort by, and whether higher is better; `score` is each run's objective, ranked in that
@@ -86,6 +88,10 @@ class LeaderboardRow:
         return self.validation_score if self.direction == "max" else -self.validation_score
 
 
+# What a leaderboard row does not show: left unread, so a store of 100,000 trials ranks in about a second.
+_NOT_SHOWN = ("arch", "layers", "metrics", "test_metrics")
+
+
 def leaderboard(store: ResultStore, *, run: str | None = None, dataset: str | None = None,
                 space: str | None = None, strategy: str | None = None, sort: str = "score",
                 top: int | None = None, max_params: int | None = None, max_latency_ms: float | None = None,
@@ -108,15 +114,19 @@ def leaderboard(store: ResultStore, *, run: str | None = None, dataset: str | No
             if (run is None or stored.name == run) and (dataset is None or stored.dataset == dataset)
             and (space is None or stored.space == space) and (strategy is None or stored.strategy == strategy)}
     rows = []
-    for trial in store.trials(run):
+    driven = {name for name, stored in runs.items() if lease_holds(stored)}  # runs whose search is still going
+    for trial in store.trials(run, without=_NOT_SHOWN):
         stored = runs.get(trial.run)
         if stored is None:
             continue
+        # A trial left running by a search that is gone (killed, or interrupted in flight) was interrupted.
+        left_running = trial.status is TrialStatus.RUNNING and trial.run not in driven
+        status = "interrupted" if left_running else trial.status.value
         objective = stored.objective or "accuracy"  # runs stored before schema 5 searched for accuracy
         score = trial.score if trial.score is not None or stored.objective else trial.validation_accuracy
         test_score = trial.test_score if trial.test_score is not None or stored.objective else trial.test_accuracy
         rows.append(LeaderboardRow(
-            run=trial.run, trial=trial.number, status=trial.status.value, arch=trial.arch_key, space=stored.space,
+            run=trial.run, trial=trial.number, status=status, arch=trial.arch_key, space=stored.space,
             strategy=stored.strategy, dataset=stored.dataset, validation_accuracy=trial.validation_accuracy,
             test_accuracy=trial.test_accuracy, params=trial.params, flops=trial.flops, latency_ms=trial.latency_ms,
             train_seconds=trial.train_seconds, epochs=trial.epochs, node=trial.node, host=trial.host,
@@ -163,12 +173,8 @@ class RunCost:
 
 def run_costs(store: ResultStore, runs: list[str]) -> list[RunCost]:
     """The cost of each named run, from its stored trials (trials stored before nas recorded costs count 0)."""
-    costs = []
-    for run in runs:
-        trials = store.trials(run)
-        costs.append(RunCost(run, *(sum(getattr(trial, field) or 0.0 for trial in trials) for field in (
-            "cpu_seconds", "gpu_seconds", "final_cpu_seconds", "final_gpu_seconds"))))
-    return costs
+    sums = store.cost_sums(runs)
+    return [RunCost(run, *sums[run]) for run in runs]
 
 
 def _total(*parts: float | None) -> float | None:
@@ -223,7 +229,8 @@ def _csv(rows: list[LeaderboardRow]) -> str:
 
 
 # Terminal colours of a row's status; the Pareto front's rows are bold and starred.
-_STATUS_STYLES = {"completed": "green", "stopped": "yellow", "failed": "red", "running": "cyan"}
+_STATUS_STYLES = {"completed": "green", "stopped": "yellow", "failed": "red", "running": "cyan",
+                  "interrupted": "magenta"}
 
 
 def _table(rows: list[LeaderboardRow], width: int | None, color: bool = False) -> str:

@@ -11,7 +11,7 @@ class RunStatus(str, enum.Enum):
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"  # the search itself failed (not one of its trials)
-    INTERRUPTED = "interrupted"  # stopped by the user; `--resume` continues it
+    INTERRUPTED = "interrupted"  # stopped by the user, or its driver is gone (results/lease.py); --resume goes on
 
 
 class TrialStatus(str, enum.Enum):
@@ -35,6 +35,8 @@ class RunRecord:
     task: str | None = None  # classification or regression (None: stored before nas searched regressions)
     objective: str | None = None  # what `score` measures: accuracy, mnas, pareto or a metric such as val_loss
     direction: str | None = None  # max or min: which scores are better
+    owner: str | None = None  # the search driver that holds the run now ("host:pid:token"), None when none does
+    lease_expires_at: datetime | None = None  # until when the owner's lease holds unless renewed (results/lease.py)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Sequence
 from results.diagrams import choices_html, layers_svg, stored_layers, total_params
 from results.leaderboard import (PARETO_MARK, PARETO_NOTE, TEXT_COLUMNS, LeaderboardRow, column_names, row_cells,
                                  run_costs, table_layout)
+from results.lease import shown_status
 from results.plots import Point, Progress, minutes_between, pareto_svg, progress_svg, run_colour
 from results.records import RunRecord, TrialRecord
 from results.store import ResultStore
@@ -73,8 +74,8 @@ def _runs_section(store: ResultStore, runs: list[str], records: dict[str, RunRec
     lines = []
     for index, run in enumerate(runs):
         record, cost = records[run], costs[run]
-        details = ([record.space, record.strategy, record.dataset, record.status.value, _when(record.created_at)]
-                   if record else ["-"] * 5)
+        details = ([record.space, record.strategy, record.dataset, shown_status(record).value,
+                    _when(record.created_at)] if record else ["-"] * 5)
         lines.append(f'<tr><td><span class="swatch" style="background:{run_colour(index)}"></span>{_text(run)}'
                      f'</td>{"".join(f"<td>{_text(detail)}</td>" for detail in details)}'
                      f'<td class="number">{len(trials[run])}</td><td class="number">{cost.cpu_hours:.3f}</td>'

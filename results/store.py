@@ -3,6 +3,10 @@
 SQLAlchemy Core does the database work: the same tables and queries run on a SQLite file for one user and on
 PostgreSQL for a team. The search's driver writes each trial as it starts and ends, each write its own committed
 transaction, so a crash or a kill loses at most the trials in flight.
+
+Only a search writes: it creates the tables of a new store and upgrades an older one. Readers (the leaderboard,
+nas.train, a search's result) open a store with `read_only=True`: they refuse a file that is not a nas store, change
+nothing in it (no tables, no journal mode), and read an older schema's rows with None for the columns it lacks.
 """
 from __future__ import annotations
 
@@ -16,11 +20,12 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_errors
 from sqlalchemy.pool import StaticPool
 
+from results.lease import LEASE_SECONDS, lease_holds
 from results.records import RunRecord, RunStatus, TrialRecord, TrialStatus
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # How long a writer waits for another process's lock on a SQLite file before giving up (seconds).
 SQLITE_BUSY_TIMEOUT_S = 30
 # The PostgreSQL advisory lock that makes creating and upgrading a store's tables one process at a time.
@@ -49,6 +54,9 @@ runs_table = sa.Table(
     sa.Column("task", sa.String(16)),
     sa.Column("objective", sa.String(200)),
     sa.Column("direction", sa.String(8)),
+    # Added in schema version 6: the driver that holds the run, until when (results/lease.py).
+    sa.Column("owner", sa.String(300)),
+    sa.Column("lease_expires_at", sa.DateTime(timezone=True)),
 )
 
 trials_table = sa.Table(
@@ -99,7 +107,10 @@ _ADDED_COLUMNS = {
     4: [("trials", ("final_epochs",))],
     5: [("runs", ("task", "objective", "direction")),
         ("trials", ("score", "metrics", "test_score", "test_metrics", "model_path", "final_seed", "layers"))],
+    6: [("runs", ("owner", "lease_expires_at"))],
 }
+# A nas store holds these tables; a file without them (and without the schema version in `meta`) is another's.
+_NAS_TABLES = {"meta", "runs", "trials"}
 
 _URL_EXAMPLE = "sqlite:///path/to/nas.db or postgresql://user:password@host/database"
 
@@ -110,6 +121,10 @@ class StoreError(Exception):
 
 class RunExistsError(StoreError):
     """A new run was given the name of a stored one."""
+
+
+class LeaseError(StoreError):
+    """The run is held by another live search driver."""
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -124,25 +139,31 @@ def sqlite_file(url: str) -> Path | None:
 
 
 class ResultStore:
-    """Runs and trials in a database at a SQLAlchemy URL; the tables are created on first use."""
+    """Runs and trials in a database at a SQLAlchemy URL. A writer (the default) creates the tables on first use and
+    upgrades an older store; `read_only=True` opens an existing store as it is and never writes to it."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, read_only: bool = False):
         self._given_url = url
-        self.engine = _create_engine(url)
+        self.read_only = read_only
+        if read_only and (file := sqlite_file(url)) is not None and not file.is_file():
+            raise StoreError(f"No result store at {file}. Expected the path of a store a search wrote (nas.db in "
+                             f"its output folder)")
+        self.engine = _create_engine(url, read_only)
         self.url = self.engine.url.render_as_string(hide_password=True)
         try:
-            self._prepare_schema()
-        except sa_errors.OperationalError as error:
+            self._columns = self._read_schema() if read_only else self._prepare_schema()
+        except sa_errors.DatabaseError as error:  # unreachable, unwritable, or not a database at all
             self.engine.dispose()
+            expected = "an existing nas result store" if read_only else "a reachable, writable database"
             raise StoreError(f"Cannot open the result store at {self.url}: {_first_line(error.orig)}. "
-                             f"Expected a reachable, writable database") from None
+                             f"Expected {expected}; the file was left as it is") from None
         except StoreError:
             self.engine.dispose()
             raise
 
     def __reduce__(self):
         # A store travels as its URL (Ray Tune pickles the callbacks that hold one) and reconnects where it lands.
-        return type(self), (self._given_url,)
+        return _reopen, (self._given_url, self.read_only)
 
     def __enter__(self) -> ResultStore:
         return self
@@ -156,6 +177,7 @@ class ResultStore:
     # Runs
 
     def create_run(self, run: RunRecord) -> None:
+        self._check_writable()
         try:
             with self.engine.begin() as connection:
                 connection.execute(runs_table.insert().values(_to_row(run)))
@@ -169,17 +191,18 @@ class ResultStore:
 
     def get_run(self, name: str) -> RunRecord | None:
         with self.engine.connect() as connection:
-            row = connection.execute(runs_table.select().where(runs_table.c.name == name)).mappings().first()
+            row = connection.execute(self._select(runs_table).where(runs_table.c.name == name)).mappings().first()
         return None if row is None else _from_row(RunRecord, row)
 
     def list_runs(self) -> list[RunRecord]:
         """All runs, oldest first."""
-        query = runs_table.select().order_by(runs_table.c.created_at, runs_table.c.name)
+        query = self._select(runs_table).order_by(runs_table.c.created_at, runs_table.c.name)
         with self.engine.connect() as connection:
             return [_from_row(RunRecord, row) for row in connection.execute(query).mappings()]
 
     def update_run(self, name: str, *, status: RunStatus | None = None, config: dict | None = None,
                    strategy_state: dict | None = None, finished_at: datetime | None = None) -> None:
+        self._check_writable()
         values: dict[str, Any] = {}
         if status is not None:
             values["status"] = RunStatus(status).value
@@ -196,62 +219,163 @@ class ResultStore:
         if updated.rowcount == 0:
             raise StoreError(f"No run named {name!r} in the store at {self.url}")
 
+    # Leases: one driver per run (results/lease.py)
+
+    def acquire_lease(self, name: str, owner: str, expires_at: datetime) -> None:
+        """Make `owner` the run's driver until `expires_at`, unless another live driver holds it (LeaseError). A
+        compare-and-set on the owner read: of two drivers that race for a lapsed lease, one wins."""
+        self._check_writable()
+        run = self.get_run(name)
+        if run is None:
+            raise StoreError(f"No run named {name!r} in the store at {self.url}")
+        if run.owner not in (None, owner) and lease_holds(run):
+            raise LeaseError(f"Run {name!r} is in use by another search (driver {run.owner}; its lease holds until "
+                             f"{run.lease_expires_at:%H:%M:%S} UTC). Expected one search per run: wait for that one "
+                             f"to end, or resume once its lease lapses ({LEASE_SECONDS:.0f} s after its driver stops)")
+        held = runs_table.c.owner.is_(None) if run.owner is None else runs_table.c.owner == run.owner
+        with self.engine.begin() as connection:
+            taken = connection.execute(runs_table.update().where((runs_table.c.name == name) & held)
+                                       .values(owner=owner, lease_expires_at=_utc(expires_at))).rowcount
+        if taken == 0:
+            raise LeaseError(f"Run {name!r} was just taken by another search. Expected one search per run")
+
+    def renew_lease(self, name: str, owner: str, expires_at: datetime) -> bool:
+        """Extend the owner's lease; False when the run is no longer the owner's."""
+        with self.engine.begin() as connection:
+            return connection.execute(runs_table.update()
+                                      .where((runs_table.c.name == name) & (runs_table.c.owner == owner))
+                                      .values(lease_expires_at=_utc(expires_at))).rowcount == 1
+
+    def release_lease(self, name: str, owner: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(runs_table.update().where((runs_table.c.name == name) & (runs_table.c.owner == owner))
+                               .values(owner=None, lease_expires_at=None))
+
     # Trials
 
     def save_trial(self, trial: TrialRecord) -> None:
         """Insert the trial, or replace the stored row with the same run and number."""
+        self._check_writable()
         row = _to_row(trial)
         key = (trials_table.c.run == trial.run) & (trials_table.c.number == trial.number)
         with self.engine.begin() as connection:
             if connection.execute(trials_table.update().where(key).values(row)).rowcount == 0:
                 connection.execute(trials_table.insert().values(row))
 
-    def set_final_training(self, run: str, number: int, *, test_accuracy: float | None = None,
+    def set_final_training(self, run: str, number: int, *, final_seed: int, test_accuracy: float | None = None,
                            test_score: float | None = None, test_metrics: dict | None = None,
-                           model_path: str | None = None, final_seed: int | None = None,
-                           cpu_seconds: float | None = None, gpu_seconds: float | None = None,
-                           epochs: int | None = None) -> None:
-        """Record the final training of a top-k trial: its test figures, its saved model and seed, its epochs and
-        what the training cost."""
+                           model_path: str | None = None, cpu_seconds: float | None = None,
+                           gpu_seconds: float | None = None, epochs: int | None = None) -> bool:
+        """Record the final training of a top-k trial: its seed (every final training has one), test figures,
+        saved model, epochs and what the training cost. Written once per model: False (and nothing written) when
+        the trial already has its final training."""
+        self._check_writable()
         key = (trials_table.c.run == run) & (trials_table.c.number == number)
         values = dict(test_accuracy=test_accuracy, test_score=test_score, test_metrics=test_metrics,
                       model_path=model_path, final_seed=final_seed, final_cpu_seconds=cpu_seconds,
                       final_gpu_seconds=gpu_seconds, final_epochs=epochs)
         with self.engine.begin() as connection:
-            updated = connection.execute(trials_table.update().where(key).values(values))
-        if updated.rowcount == 0:
+            updated = connection.execute(trials_table.update().where(key & trials_table.c.final_seed.is_(None))
+                                         .values(values))
+        if updated.rowcount == 1:
+            return True
+        if self.get_trial(run, number) is None:
             raise StoreError(f"No trial {run}:{number} in the store at {self.url}")
+        return False
 
     def get_trial(self, run: str, number: int) -> TrialRecord | None:
         key = (trials_table.c.run == run) & (trials_table.c.number == number)
         with self.engine.connect() as connection:
-            row = connection.execute(trials_table.select().where(key)).mappings().first()
+            row = connection.execute(self._select(trials_table).where(key)).mappings().first()
         return None if row is None else _from_row(TrialRecord, row)
 
-    def trials(self, run: str | None = None) -> list[TrialRecord]:
-        """The trials of one run (or of all runs), in run and trial-number order."""
-        query = trials_table.select().order_by(trials_table.c.run, trials_table.c.number)
+    def trials(self, run: str | None = None, without: tuple[str, ...] = ()) -> list[TrialRecord]:
+        """The trials of one run (or of all runs), in run and trial-number order; the fields named in `without`
+        are not read and stay None (the leaderboard of a large store skips the layers and metrics it does not
+        show)."""
+        query = self._select(trials_table, without).order_by(trials_table.c.run, trials_table.c.number)
         if run is not None:
             query = query.where(trials_table.c.run == run)
         with self.engine.connect() as connection:
             return [_from_row(TrialRecord, row) for row in connection.execute(query).mappings()]
 
-    def _prepare_schema(self) -> None:
+    def _prepare_schema(self) -> dict[str, set[str]]:
+        """Create a new store's tables, or check an existing one is a nas store and upgrade it; every column is
+        there afterwards."""
         with self.engine.begin() as connection:
             _lock_schema(connection)
-            metadata.create_all(connection)  # only the tables that do not exist yet
-            stored = connection.execute(sa.select(meta_table.c.value)
-                                        .where(meta_table.c.key == "schema_version")).scalar()
+            stored = _stored_version(connection, self.url)
             if stored is None:
+                metadata.create_all(connection)
                 connection.execute(meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
-            elif not stored.isdigit() or not 1 <= int(stored) <= SCHEMA_VERSION:
-                raise StoreError(f"The result store at {self.url} has schema version {stored}. Expected version "
-                                 f"{SCHEMA_VERSION} or older: open it with the nas release that wrote it, or use "
-                                 f"another store (storage or output)")
-            elif int(stored) < SCHEMA_VERSION:
-                _upgrade(connection, int(stored))
+            elif stored < SCHEMA_VERSION:
+                _upgrade(connection, stored)
                 logger.info("Upgraded the result store at %s from schema version %s to %d; nothing was removed.",
                             self.url, stored, SCHEMA_VERSION)
+        if self.engine.dialect.name == "sqlite" and sqlite_file(self._given_url) is not None:
+            # Write-ahead logging lets the leaderboard read while a search writes, and keeps committed trials intact
+            # when a process is killed mid-write. Set once the file is known to be ours; the file keeps it.
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+        return {table.name: {column.name for column in table.columns} for table in (runs_table, trials_table)}
+
+    def _read_schema(self) -> dict[str, set[str]]:
+        """Check the store is a nas store this version can read; the columns its tables have."""
+        with self.engine.connect() as connection:
+            if _stored_version(connection, self.url) is None:
+                raise StoreError(f"The result store at {self.url} is empty: no search has written to it. Expected "
+                                 f"a store a search wrote")
+            inspector = sa.inspect(connection)
+            return {name: {column["name"] for column in inspector.get_columns(name)} for name in ("runs", "trials")}
+
+    def _select(self, table: sa.Table, without: tuple[str, ...] = ()) -> sa.Select:
+        """SELECT of the table's columns this store has (a read-only store of an older schema lacks the newer),
+        less those `without`."""
+        return sa.select(*[column for column in table.columns
+                           if column.name in self._columns[table.name] and column.name not in without])
+
+    def cost_sums(self, runs: list[str]) -> dict[str, tuple[float, float, float, float]]:
+        """Per run: the sums of its trials' cpu_seconds, gpu_seconds, final_cpu_seconds and final_gpu_seconds (in
+        the database: one query, whatever the number of trials)."""
+        fields = ("cpu_seconds", "gpu_seconds", "final_cpu_seconds", "final_gpu_seconds")
+        present = [field for field in fields if field in self._columns["trials"]]  # an older store: fewer
+        query = (sa.select(trials_table.c.run, *[sa.func.coalesce(sa.func.sum(trials_table.c[field]), 0.0)
+                                                 for field in present])
+                 .where(trials_table.c.run.in_(runs)).group_by(trials_table.c.run))
+        sums = {run: (0.0,) * len(fields) for run in runs}
+        with self.engine.connect() as connection:
+            for row in connection.execute(query):
+                found = dict(zip(present, row[1:]))
+                sums[row[0]] = tuple(float(found.get(field, 0.0)) for field in fields)
+        return sums
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"The result store at {self.url} was opened read-only; only a search writes to it")
+
+
+def _stored_version(connection: sa.Connection, url: str) -> int | None:
+    """The schema version of the nas store behind the connection; None for an empty database. A database that holds
+    tables but not a nas store's, or a version newer than this one's, is refused."""
+    tables = set(sa.inspect(connection).get_table_names())
+    if not tables or (connection.dialect.name != "sqlite" and not tables & _NAS_TABLES):
+        return None  # a server database may hold other applications' tables beside ours
+    version = None
+    if _NAS_TABLES <= tables:
+        version = connection.execute(sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")).scalar()
+    if version is None:
+        raise StoreError(f"The database at {url} is not a nas result store (it holds tables of its own: "
+                         f"{', '.join(sorted(tables)[:5])}). Expected a store written by nas.search, or a new "
+                         f"file; nothing was changed")
+    if not version.isdigit() or not 1 <= int(version) <= SCHEMA_VERSION:
+        raise StoreError(f"The result store at {url} has schema version {version}. Expected version "
+                         f"{SCHEMA_VERSION} or older: open it with the nas release that wrote it, or use another "
+                         f"store (storage or output)")
+    return int(version)
+
+
+def _reopen(url: str, read_only: bool) -> ResultStore:
+    return ResultStore(url, read_only=read_only)
 
 
 def _lock_schema(connection: sa.Connection) -> None:
@@ -284,7 +408,7 @@ def _run_exists(name: str) -> RunExistsError:
                           "(resume=True, --resume) to continue it")
 
 
-def _create_engine(url: str) -> sa.Engine:
+def _create_engine(url: str, read_only: bool) -> sa.Engine:
     try:
         parsed = sa.engine.make_url(url)
     except sa_errors.ArgumentError:
@@ -296,12 +420,14 @@ def _create_engine(url: str) -> sa.Engine:
         if file is None:  # in memory: one connection shared, or every connection would see an empty database
             options["poolclass"] = StaticPool
             options["connect_args"]["check_same_thread"] = False
-        else:
+        elif not read_only:
             try:
                 file.parent.mkdir(parents=True, exist_ok=True)
             except OSError as error:
                 raise StoreError(f"Cannot create the folder of the result store {file}: {error.strerror}. "
                                  f"Expected a writable output folder") from None
+    elif read_only and parsed.get_backend_name() == "postgresql":
+        options["execution_options"] = {"postgresql_readonly": True}  # the server refuses writes in its sessions
     try:
         engine = sa.create_engine(parsed, **options)
     except sa_errors.NoSuchModuleError:
@@ -311,16 +437,19 @@ def _create_engine(url: str) -> sa.Engine:
         raise StoreError(f"The database driver for {parsed.drivername!r} is not installed ({error}). Expected it "
                          "installed in this environment (for PostgreSQL: pip install \"nas[postgres]\")") from None
     if parsed.get_backend_name() == "sqlite":
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "connect", _sqlite_reader_pragmas if read_only else _sqlite_writer_pragmas)
     return engine
 
 
-def _sqlite_pragmas(connection, _record) -> None:
-    # Write-ahead logging lets the leaderboard read while a search writes, and keeps committed trials
-    # intact when a process is killed mid-write.
+def _sqlite_writer_pragmas(connection, _record) -> None:
     cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA foreign_keys=ON")  # per connection; the file does not change
+    cursor.close()
+
+
+def _sqlite_reader_pragmas(connection, _record) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")  # SQLite itself refuses every write on this connection
     cursor.close()
 
 
@@ -335,7 +464,7 @@ def _to_row(record: RunRecord | TrialRecord) -> dict[str, Any]:
 
 
 def _from_row(record_type: type, row) -> Any:
-    values = {field.name: row[field.name] for field in dataclasses.fields(record_type)}
+    values = {field.name: row.get(field.name) for field in dataclasses.fields(record_type)}  # older stores: None
     values["status"] = _STATUS_TYPES[record_type](values["status"])
     return record_type(**{name: _utc(value) if isinstance(value, datetime) else value
                           for name, value in values.items()})

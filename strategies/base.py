@@ -56,9 +56,28 @@ class Strategy(ABC):
         """Ask for these architectures first (e.g. the space's hand-made references), like Optuna's enqueue_trial."""
         self._enqueued.extend(self.space.validate(arch) for arch in architectures)
 
-    def reissue_outstanding(self) -> None:
-        """Hand out the outstanding trials again, same ids first (a resumed search reruns what was in flight)."""
-        self._reissued.extend(self._outstanding.values())
+    def reissue_outstanding(self, finished: Iterable[int] = ()) -> None:
+        """Hand out the outstanding trials again, same ids first (a resumed search reruns what was in flight), but
+        for those `finished` already (their results are to be told)."""
+        done = set(finished)
+        self._reissued.extend(trial for trial in self._outstanding.values() if trial.id not in done)
+
+    def adopt(self, trial: Trial) -> None:
+        """Take on a trial this strategy's state does not know (a resume from a state saved before the trial
+        started): it becomes outstanding, its architecture counts as proposed, and numbering goes on after it."""
+        self.accept_enqueued(trial.arch)  # every strategy marks an architecture seen there
+        self._outstanding[trial.id] = trial
+        self._next_id = max(self._next_id, trial.id + 1)
+
+    @property
+    def reissuing(self) -> bool:
+        """Whether the next ask() hands out an outstanding trial again rather than a new proposal."""
+        return bool(self._reissued)
+
+    @property
+    def next_id(self) -> int:
+        """The number the next new proposal will get."""
+        return self._next_id
 
     def ask(self) -> Trial | None:
         """The next trial, or None when the strategy has nothing left to propose."""

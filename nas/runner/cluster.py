@@ -13,12 +13,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import socket
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import ModuleType
+from typing import Callable
 
 from nas.errors import ClusterError, SettingError
 
@@ -32,6 +35,8 @@ HINT = ("if the cluster uses token authentication, set RAY_AUTH_MODE=token and R
 # Ray keeps unix sockets under its temp folder; their paths must stay under the OS limit of 107 bytes. Ray adds up
 # to 64: "/session_2026-11-30_02-31-13_030835_<pid of up to 7 digits>/sockets/plasma_store".
 _LONGEST_RAY_TEMP_DIR = 107 - 64
+_SYSTEM_TEMP_PREFIX = "nas-ray-"
+_local_sessions: list[Path | None] = []  # the session folder of the local Ray this process started
 
 
 def prepare_to_join(address: str) -> None:
@@ -65,6 +70,25 @@ def check_reachable(host: str, port: int, timeout: float = REACH_TIMEOUT_S) -> N
             error.strerror or type(error).__name__)
         raise ClusterError(f"Cannot reach a Ray cluster at {host}:{port} ({reason}). Expected a running Ray head "
                            "there: start one with `ray start --head`, or check the address and firewall") from None
+    if not os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true"):
+        check_speaks_grpc(host, port, timeout)
+
+
+def check_speaks_grpc(host: str, port: int, timeout: float = REACH_TIMEOUT_S) -> None:
+    """A Ray head's GCS is a gRPC server: something else listening at the port (ray.init would wait on it for
+    minutes) is refused once a gRPC channel to it has not become ready within `timeout`. grpcio (Ray's own
+    dependency) does the HTTP/2 handshake."""
+    import grpc
+
+    channel = grpc.insecure_channel(f"{host}:{port}")
+    try:
+        grpc.channel_ready_future(channel).result(timeout=timeout)
+    except grpc.FutureTimeoutError:
+        raise ClusterError(f"Something listens at {host}:{port}, but it is not a Ray head (no gRPC answer within "
+                           f"{timeout:g}s). Expected the address `ray start --head` printed (port 6379 by "
+                           f"default), not the dashboard's or another program's") from None
+    finally:
+        channel.close()
 
 
 def token_available() -> bool:
@@ -108,13 +132,90 @@ def start_ray(address: str | None, output: Path, user_modules: list[ModuleType])
         return True
     ray.init(_temp_dir=ray_temp_dir(output), include_dashboard=False,
              runtime_env=runtime_env if user_modules else None, **quiet)
+    _local_sessions.append(_session_dir())
     return True
 
 
+class LocalRayWatch:
+    """Watches the core processes of the local Ray this search started (its GCS and raylet). When one ends under
+    the search (killed, or out of memory), Ray's client in this process waits about 60 s for it and then aborts the
+    process without a word; instead, `on_lost(name)` runs at once, from a daemon thread, then the rest of the local
+    Ray is ended and this process exits with code 1 (EXIT_FAILED). psutil (Ray's own dependency) finds them."""
+
+    CORE = ("gcs_server", "raylet")
+
+    def __init__(self, on_lost: Callable[[str], None], interval_s: float = 1.0):
+        import psutil
+
+        self.on_lost, self.interval_s = on_lost, interval_s
+        self.processes = [child for child in psutil.Process().children() if child.name() in self.CORE]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="nas-ray-watch", daemon=True)
+
+    def start(self) -> LocalRayWatch:
+        if self.processes:
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            gone = next((process for process in self.processes if _ended(process)), None)
+            if gone is None or self._stop.is_set():
+                continue
+            try:
+                self.on_lost(gone.name())
+            finally:
+                for child in _children():  # what is left of the local Ray, so nothing lingers
+                    child.kill()
+                os._exit(1)
+
+
+def _ended(process) -> bool:
+    import psutil
+
+    try:
+        return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE  # killed, not reaped yet
+    except psutil.Error:
+        return True
+
+
+def _children() -> list:
+    import psutil
+
+    try:
+        return psutil.Process().children(recursive=True)
+    except psutil.Error:
+        return []
+
+
 def stop_ray() -> None:
+    """Stop the Ray this process started, and remove the session files it leaves (logs, sockets, spilled objects:
+    hundreds of files a run); the store already holds each trial's outcome and error."""
     import ray
 
+    session = _local_sessions.pop() if _local_sessions else None  # a joined cluster's files are not ours
     ray.shutdown()
+    if session is None:
+        return
+    shutil.rmtree(session, ignore_errors=True)
+    temp_dir = session.parent
+    latest = temp_dir / "session_latest"
+    if latest.is_symlink() and not latest.exists():
+        latest.unlink(missing_ok=True)
+    if temp_dir.name.startswith(_SYSTEM_TEMP_PREFIX) and not any(temp_dir.iterdir()):
+        temp_dir.rmdir()  # the system temp folder ray_temp_dir chose for a long output path
+
+
+def _session_dir() -> Path | None:
+    try:
+        from ray._private import worker  # the running local node's session folder; Ray has no public call for it
+
+        return Path(worker._global_node.get_session_dir_path())
+    except Exception:  # noqa: BLE001 - no local node (a joined cluster), or Ray moved it: leave the files
+        return None
 
 
 @contextlib.contextmanager
@@ -213,4 +314,4 @@ def ray_temp_dir(output: Path) -> str:
         preferred.mkdir(parents=True, exist_ok=True)
         return str(preferred)
     logger.info("Output path too long for Ray's sockets; Ray's session files go to the system temp folder.")
-    return tempfile.mkdtemp(prefix="nas-ray-")
+    return tempfile.mkdtemp(prefix=_SYSTEM_TEMP_PREFIX)

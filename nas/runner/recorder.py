@@ -15,9 +15,12 @@ from strategies import Strategy
 
 logger = logging.getLogger(__name__)
 
+STATE_INTERVAL_S = 10.0
+
 
 class TrialRecorder(tune.Callback):
-    """Writes each trial to the store as it starts and ends, and keeps the strategy's state beside it.
+    """Writes each trial to the store as it starts and ends, and keeps the strategy's state beside it, at most every
+    STATE_INTERVAL_S (the rl controller's state is megabytes): a resume adopts the trials stored since.
 
     It also accounts for what each trial cost: the CPUs and GPUs of the placement group Ray reserved for it, times
     the wall time between Tune starting it and it ending, summed over its attempts (Tune starts a trial again
@@ -29,6 +32,7 @@ class TrialRecorder(tune.Callback):
         self.records: dict[int, TrialRecord] = {}
         self.last_results: dict[int, dict] = {}  # each trial's latest report, as Tune handed it to the driver
         self._usage: dict[int, _Usage] = {}
+        self._state_saved_at = -float("inf")
 
     def __getstate__(self) -> dict:
         # Tune pickles its callbacks with the experiment; a progress display belongs to one process.
@@ -44,8 +48,7 @@ class TrialRecorder(tune.Callback):
                              arch=arch.to_dict(), started_at=self.records[number].started_at
                              if usage.attempts > 1 and number in self.records else _now(), attempts=usage.attempts)
         self._save(record)
-        # The strategy's state, with this trial outstanding: a driver killed now resumes by running it again.
-        self.store.update_run(self.run, strategy_state=self.strategy.state_dict())
+        self._save_state()
         if self.observer and usage.attempts == 1:
             self.observer.trial_started(record)
 
@@ -77,7 +80,7 @@ class TrialRecorder(tune.Callback):
         record = finished_record(started, result, error)
         self._save(dataclasses.replace(record, cpu_seconds=usage.cpus * usage.seconds,
                                        gpu_seconds=usage.gpus * usage.seconds))
-        self.store.update_run(self.run, strategy_state=self.strategy.state_dict())
+        self._save_state()
         if self.observer:
             self.observer.trial_finished(self.records[number])
 
@@ -89,6 +92,13 @@ class TrialRecorder(tune.Callback):
     def _save(self, record: TrialRecord) -> None:
         self.records[record.number] = record
         self.store.save_trial(record)
+
+    def _save_state(self) -> None:
+        """The strategy's state, unless it was saved less than STATE_INTERVAL_S ago (the end of the trials saves it
+        in any case). Trials are stored before the state, so the store never lacks a trial the state knows."""
+        if time.perf_counter() - self._state_saved_at >= STATE_INTERVAL_S:
+            self.store.update_run(self.run, strategy_state=self.strategy.state_dict())
+            self._state_saved_at = time.perf_counter()
 
 
 @dataclasses.dataclass

@@ -8,7 +8,9 @@ trials start and end. The data reaches the workers once through Ray's object sto
 from __future__ import annotations
 
 import dataclasses
+import json
 import socket
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -17,29 +19,68 @@ import ray
 from ray import tune
 from ray.tune.search import ConcurrencyLimiter
 
-from nas.evaluator import EvaluationSettings, Evaluator, FinalTraining
+from nas.evaluator import EvaluationSettings, Evaluator, FinalTraining, release_memory
 from nas.enums import Scheduler
 from nas.runner.cluster import alive_nodes
 from nas.progress import SearchObserver
 from nas.runner.recorder import TrialRecorder
 from nas.runner.searcher import METRIC, StrategySearcher
+from nas.training import saved_epoch
 from results import ResultStore, TrialRecord
 from strategies import Strategy
 
 
-def search_trial(config: dict, data, settings: EvaluationSettings) -> None:
-    """Tune's function trainable: score `config["arch"]`, reporting after every epoch (nas.evaluator)."""
+def search_trial(config: dict, data, settings: EvaluationSettings, experiment: str) -> None:
+    """Tune's function trainable: score `config["arch"]`, reporting after every epoch (nas.evaluator) with the
+    training state as the trial's checkpoint, and going on from the last one after a retry (Tune's own checkpoint)
+    or a resume of the run (`config["resume_from"]`, from StrategySearcher)."""
     location = worker_location()
+    # Checkpoints go to the experiment folder under the output folder: from a node that cannot see it (another
+    # machine, no shared file system) Ray would refuse them, and the trial trains without.
+    keep_checkpoints = Path(experiment).is_dir()
 
-    def report(figures: dict) -> None:
-        tune.report({**figures, **location})
+    def report(figures: dict, save_state: Callable[[Path], None] | None = None) -> None:
+        metrics = {**figures, **location}
+        if save_state is None or not keep_checkpoints:
+            tune.report(metrics)
+            return
+        with tempfile.TemporaryDirectory(prefix="nas-checkpoint-") as folder:
+            save_state(Path(folder))
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))  # copied before it returns
 
     try:
         task_data = data.get()
     except Exception as error:  # the user's data function failed in this worker
         report({"trial": config["trial"], "error": f"making the data failed: {type(error).__name__}: {error}"[:500]})
         return
-    Evaluator(settings).evaluate(config["trial"], config["arch"], task_data, report)
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is None and config.get("resume_from") and Path(config["resume_from"]).is_dir():
+        checkpoint = tune.Checkpoint.from_directory(config["resume_from"])
+    try:
+        if checkpoint is None:
+            Evaluator(settings).evaluate(config["trial"], config["arch"], task_data, report)
+            return
+        with checkpoint.as_directory() as folder:
+            Evaluator(settings).evaluate(config["trial"], config["arch"], task_data, report,
+                                         resume_from=Path(folder))
+    finally:
+        release_memory()  # Ray reuses this worker for the next trial
+
+
+def latest_checkpoints(experiment: Path) -> dict[int, str]:
+    """The newest training state Tune kept of each trial number in an experiment folder (the run's earlier sessions
+    included): a resumed run's in-flight trials go on from there."""
+    latest: dict[int, tuple[int, str]] = {}
+    for params in experiment.glob("*/params.json"):
+        try:
+            number = int(json.loads(params.read_text())["trial"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        for folder in params.parent.glob("checkpoint_*"):
+            epoch = saved_epoch(folder)
+            if epoch is not None and epoch > latest.get(number, (0, ""))[0]:
+                latest[number] = (epoch, str(folder))
+    return {number: folder for number, (_, folder) in latest.items()}
 
 
 def worker_location() -> dict[str, str]:
@@ -64,11 +105,17 @@ class TrialPlan:
 
 
 def run_trials(plan: TrialPlan, strategy: Strategy, data, settings: EvaluationSettings, store: ResultStore,
-               observer: SearchObserver | None) -> dict[int, TrialRecord]:
-    """Run the plan's trials through Ray Tune; returns their records."""
-    trainable = tune.with_resources(tune.with_parameters(search_trial, data=data, settings=settings),
+               observer: SearchObserver | None, told_late: list | None = None) -> dict[int, TrialRecord]:
+    """Run the plan's trials through Ray Tune; returns their records. With a concurrency, proposals are
+    reproducible (StrategySearcher's lag); `told_late` are a resumed run's finished trials its strategy has not
+    heard yet."""
+    experiment = plan.storage_path / plan.run
+    trainable = tune.with_resources(tune.with_parameters(search_trial, data=data, settings=settings,
+                                                         experiment=str(experiment)),
                                     {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial})
-    searcher = StrategySearcher(strategy, plan.over_limit_reward)
+    strategy_searcher = StrategySearcher(strategy, plan.over_limit_reward, lag=plan.concurrency,
+                                         finished=told_late or (), checkpoints=latest_checkpoints(experiment))
+    searcher = strategy_searcher
     if plan.concurrency:
         searcher = ConcurrencyLimiter(searcher, max_concurrent=plan.concurrency)
     recorder = TrialRecorder(store, plan.run, strategy, observer)
@@ -76,14 +123,23 @@ def run_trials(plan: TrialPlan, strategy: Strategy, data, settings: EvaluationSe
         trainable,
         tune_config=tune.TuneConfig(search_alg=searcher, scheduler=_scheduler(plan),
                                     num_samples=-1 if plan.trials is None else plan.trials,
-                                    time_budget_s=plan.time_budget_s, reuse_actors=True),
+                                    time_budget_s=plan.time_budget_s, reuse_actors=_reuse_workers(plan)),
         run_config=tune.RunConfig(name=plan.run, storage_path=str(plan.storage_path), verbose=0,
-                                  callbacks=[recorder],
+                                  callbacks=[recorder], checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
                                   failure_config=tune.FailureConfig(max_failures=plan.trial_retries)),
     )
     for result in tuner.fit():
         recorder.finish_unrecorded(result)
+    strategy_searcher.tell_all()  # the trials held for their turn: the stored state hears every finished trial
+    store.update_run(plan.run, strategy_state=strategy.state_dict())
     return recorder.records
+
+
+def _reuse_workers(plan: TrialPlan) -> bool:
+    """Whether a trial's worker process runs the next trial (it saves starting one). Not under ASHA: a trial it
+    stops is still inside an epoch, Tune gives the worker 2 s to finish before it reuses it, and when that fails it
+    drops the next trial with an error that reaches neither the searcher nor the callbacks (Ray 2.60)."""
+    return plan.scheduler != Scheduler.ASHA
 
 
 def _scheduler(plan: TrialPlan):

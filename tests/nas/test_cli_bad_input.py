@@ -1,18 +1,32 @@
 """Bad input to any command is one line on stderr saying what was wrong and what was expected, and exit code 2."""
 from __future__ import annotations
 
+import errno
 import json
 import re
+import socket
+import sqlite3
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 
 from nas import __main__ as console_script
-from nas import search, train
+from nas import cli
+from nas.errors import SearchFailedError
+from nas import leaderboard, search, train
 from results import ResultStore
 from tests.results.conftest import make_run, make_trial
+
+
+def sqlalchemy_full_error():
+    """What the store raises when SQLite cannot grow its file."""
+    import sqlalchemy
+
+    return sqlalchemy.exc.OperationalError("INSERT INTO trials ...", {}, sqlite3.OperationalError(
+        "database or disk is full"))
 
 
 def fails_with(main, argv, capsys) -> str:
@@ -47,7 +61,8 @@ def fails_with(main, argv, capsys) -> str:
     (["--top-k", "-1"], "expected an integer >= 0"),
     (["--time-budget", "soon"], "expected a duration such as 90s, 30m or 1h30m"),
     (["--time-budget", "0s"], "expected a duration > 0"),
-    (["--cpus-per-trial", "0"], "expected a finite number > 0"),
+    (["--cpus-per-trial", "0"], "expected a number of CPUs >= 0.25"),
+    (["--cpus-per-trial", "0.001"], "expected a number of CPUs >= 0.25 (a trial is a TensorFlow process; at most 4"),
     (["--gpus-per-trial", "nan"], "expected a finite number >= 0"),
     (["--concurrency", "0"], "expected an integer >= 1"),
     (["--final-share", "1"], "expected a number between 0 and 1, received '1'"),
@@ -56,7 +71,8 @@ def fails_with(main, argv, capsys) -> str:
     (["--learning-rate", "0"], "expected a finite number > 0"),
     (["--batch-size", "0"], "expected an integer >= 1"),
     (["--augment", "rotate"], "invalid choice: 'rotate'"),
-    (["--name", "../elsewhere"], "expected a run name of 1 to 200 printable characters without /"),
+    (["--name", "../elsewhere"], "expected a run name of 1 to 200 printable characters (200 bytes in UTF-8) without /"),
+    (["--name", "é" * 101], "expected a run name of 1 to 200 printable characters (200 bytes in UTF-8)"),
     (["--name", ""], "expected a run name"),
 ])
 def test_search_rejects_bad_arguments(argv, message, capsys):
@@ -88,6 +104,8 @@ def test_search_rejects_bad_data_before_storing_a_run(tmp_path, capsys):
      "Unknown option 'mutation_rate' for strategy 'evolution'. Expected options among: population_size, sample_size"),
     (["--strategy", "evolution", "--strategy-option", "population_size=1"],
      "Expected population_size >= 2. Received: 1"),
+    (["--strategy", "evolution", "--strategy-option", "population_size=" + "[" * 5000],
+     "Expected population_size"),
     (["--strategy", "random", "--strategy-option", "depth=3"], "Expected options among: none"),
     (["--strategy-option", "seed=3"], "--strategy-option: expected strategy options other than name, space and seed"),
     (["--objective", "mnas"], "--latency-target: expected a latency target (ms, > 0) with objective 'mnas'"),
@@ -105,12 +123,46 @@ def test_search_rejects_bad_storage_and_resume(argv, message, tmp_path, capsys):
     assert message in fails_with(search.main, [*argv, "--output", str(tmp_path)], capsys)
 
 
+def test_an_address_where_something_else_listens_is_refused_in_seconds(tmp_path, capsys):
+    with socket.create_server(("127.0.0.1", 0)) as listener:  # accepts connections, never speaks gRPC
+        port = listener.getsockname()[1]
+        started = time.monotonic()
+        error = fails_with(search.main, ["--address", f"127.0.0.1:{port}", "--trials", "1", "--output", str(tmp_path)],
+                           capsys)
+    assert f"Something listens at 127.0.0.1:{port}, but it is not a Ray head (no gRPC answer within 5s)" in error
+    assert time.monotonic() - started < 60  # ray.init itself waited there for minutes
+
+
 def test_search_refuses_more_cpus_per_trial_than_ray_has(tmp_path, capsys):
     error = fails_with(search.main, ["--cpus-per-trial", "512", "--trials", "1", "--output", str(tmp_path)],
                        capsys)
     assert "No node of this Ray cluster has 512 CPUs and 0 GPUs for a trial (the largest have" in error
     error = fails_with(search.main, ["--gpus-per-trial", "0.5", "--trials", "1", "--output", str(tmp_path)], capsys)
     assert re.search(r"has 1 CPU and 0.5 GPUs for a trial \(the largest have \d+ CPUs? and 0 GPUs\)", error)
+
+
+def _not_a_store(folder, kind: str):
+    """nas.db in folder: another program's SQLite file, or bytes that are no database at all."""
+    path = folder / "nas.db"
+    if kind == "foreign":
+        with sqlite3.connect(path) as connection:
+            connection.execute("create table runs (id integer primary key, owner text)")
+    else:
+        path.write_bytes(b"SQLite format 2\0" + bytes(range(256)) * 40)
+    return path
+
+
+@pytest.mark.parametrize("kind, message", [("foreign", "is not a nas result store (it holds tables of its own: runs)"),
+                                           ("corrupted", "file is not a database")])
+@pytest.mark.parametrize("command, argv", [(search.main, ["--trials", "1"]),
+                                           (search.main, ["--resume", "--name", "r1"]),
+                                           (leaderboard.main, []), (train.main, ["--trial", "r1:0"])])
+def test_a_file_that_is_not_a_nas_store_is_refused_by_every_command_and_left_untouched(kind, message, command, argv,
+                                                                                       tmp_path, capsys):
+    path = _not_a_store(tmp_path, kind)
+    before = path.read_bytes()
+    assert message in fails_with(command, [*argv, "--output", str(tmp_path)], capsys)
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["nas.db"]
 
 
 @pytest.fixture
@@ -170,3 +222,43 @@ def test_help_starts_without_tensorflow_or_ray(command):
     finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
     assert "usage:" in finished.stdout
+
+
+@pytest.mark.parametrize("error", [
+    OSError(errno.ENOSPC, "No space left on device"),
+    RuntimeError("writing the checkpoint failed"),  # raised from a full disk: the cause tells
+    sqlalchemy_full_error(),
+])
+def test_a_full_disk_is_one_line_that_says_what_to_do(error, capsys):
+    if isinstance(error, RuntimeError):
+        error.__cause__ = OSError(errno.ENOSPC, "No space left on device")
+
+    def body():
+        raise error
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.run_command("nas.search", body, lambda: "interrupted", lambda: "then continue with --resume --name r")
+    message = capsys.readouterr().err
+    assert exit_info.value.code == 1 and message.count("\n") == 1
+    assert message.startswith("nas.search: error: No space left on the disk of the output folder or the store (")
+    assert message.rstrip().endswith("Free some space, then continue with --resume --name r")
+
+
+def test_other_failures_are_not_taken_for_a_full_disk(capsys):
+    def body():
+        raise OSError(errno.EACCES, "Permission denied")
+
+    with pytest.raises(SystemExit):
+        cli.run_command("nas.search", body, lambda: "interrupted")
+    assert "No space left" not in capsys.readouterr().err
+
+
+def test_a_search_whose_every_trial_failed_is_one_line_and_exit_code_1(capsys):
+    def body():
+        raise SearchFailedError("r", "Every trial of run r failed (3); 3 of them like this: NaN loss. The run is stored")
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.run_command("nas.search", body, lambda: "interrupted")
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err == ("nas.search: error: Every trial of run r failed (3); 3 of them like this: NaN "
+                                       "loss. The run is stored\n")

@@ -145,6 +145,11 @@ BAD_ARRAYS = {
                         "from 0 up. Received: labels from -1 to 2"),
     "one class": (_changed(y_train=np.zeros(40, int), y_test=np.zeros(8, int)),
                   "at least 2 classes in y_train. Received: 1"),
+    "a stray label": (_changed(y_train=np.array([0] * 10 + [1] * 10 + [2] * 18 + [99999] * 2)),
+                      "every class from 0 to its largest label, 99999. Received: 99,996 of them never occur "
+                      r"\(3, 4, 5, \.\.\.\)"),
+    "a class missing": (_changed(y_train=np.repeat([0, 1, 3], [14, 13, 13]), y_test=np.array([0, 1, 3, 3] * 2)),
+                        r"largest label, 3. Received: 1 of them never occur \(2\)"),
     "one-example class": (_changed(y_train=np.array([0] * 20 + [1] * 19 + [2]), y_test=np.arange(8) % 3),
                           "at least 2 training examples of every class"),
 }

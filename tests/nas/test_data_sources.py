@@ -52,8 +52,12 @@ def test_bad_npz_files_are_refused_with_one_line(tmp_path):
     with pytest.raises(DataError, match="lacks y_train"):
         load_data(str(tmp_path / "lacking.npz"))
     (tmp_path / "garbage.npz").write_bytes(b"these bytes are not a zip archive")
-    with pytest.raises(DataError, match="garbage.npz', which is not a .npz file numpy can read"):
-        load_data(str(tmp_path / "garbage.npz"))
+    with pytest.raises(DataError, match=r"garbage.npz', which is not a .npz file \(a .npz is a zip archive; this "
+                                        r"file starts with b'these by'\)\.$"):
+        load_data(str(tmp_path / "garbage.npz"))  # said plainly, not numpy's "pickled data ... load it unsafely"
+    (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 and then no zip archive at all")
+    with pytest.raises(DataError, match="broken.npz', which is not a .npz file numpy can read"):
+        load_data(str(tmp_path / "broken.npz"))
     with zipfile.ZipFile(tmp_path / "pickled.npz", "w") as archive:  # an object array: loading it would unpickle
         with archive.open("x_train.npy", "w") as file:
             np.save(file, np.array([{}, []], dtype=object), allow_pickle=True)

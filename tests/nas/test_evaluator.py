@@ -25,8 +25,39 @@ def settings(space, objective=Objective(), task=Task.CLASSIFICATION, **changes) 
 
 def evaluate(space, arch, data, **changes) -> list[dict]:
     reports: list[dict] = []
-    Evaluator(settings(space, **changes)).evaluate(3, dict(arch), data, reports.append)
+    Evaluator(settings(space, **changes)).evaluate(3, dict(arch), data, lambda figures, save_state=None:
+                                                   reports.append(figures))
     return reports
+
+
+def test_a_trial_resumed_from_its_epoch_checkpoint_trains_only_the_epochs_left_and_ends_where_it_would_have(
+        tmp_path):
+    space = get_space("mlp")
+    arch, data = space.reference("mlp"), image_data()
+    evaluator = Evaluator(EvaluationSettings(space, Recipe(epochs=4, batch_size=32, learning_rate=0.01),
+                                             Objective(), Task.CLASSIFICATION, threads=1, seed=0))
+    whole, saved = [], {}
+
+    def keep(figures, save_state=None):
+        whole.append(figures)
+        if save_state is not None:
+            folder = tmp_path / f"epoch-{figures['epoch']}"
+            folder.mkdir()
+            save_state(folder)
+            saved[figures["epoch"]] = folder
+
+    evaluator.evaluate(3, dict(arch), data, keep)
+    assert sorted(saved) == [1, 2, 3]  # nothing to go on from after the last epoch
+    resumed = []
+    evaluator.evaluate(3, dict(arch), data, lambda figures, save_state=None: resumed.append(figures),
+                       resume_from=saved[2])  # as if the worker had died during epoch 3
+    assert [report["epoch"] for report in resumed] == [3, 4]
+    assert resumed[-1]["train_seconds"] >= whole[1]["train_seconds"]  # the time of epochs 1-2 still counts
+    # The same weights, optimizer moments and learning-rate schedule: it ends about where the whole run ended (the
+    # data order of epochs 3-4 differs), far above a fresh model trained for the 2 epochs left.
+    assert abs(resumed[-1]["val_loss"] - whole[-1]["val_loss"]) < 0.1
+    fresh = evaluate(space, arch, data)  # 2 epochs from scratch
+    assert resumed[-1]["val_loss"] < fresh[-1]["val_loss"]
 
 
 def test_a_trial_reports_its_layers_cost_and_validation_metrics_after_every_epoch():

@@ -48,7 +48,7 @@ def test_the_table_ends_with_what_each_run_cost_and_rows_carry_each_trials_share
         store.create_run(make_run("priced"))
         store.save_trial(make_trial("priced", 0, 0.9, cpu_seconds=3600.0, gpu_seconds=1800.0, attempts=2))
         store.save_trial(make_trial("priced", 1, 0.8, cpu_seconds=1800.0, gpu_seconds=0.0, attempts=1))
-        store.set_final_training("priced", 0, test_accuracy=0.95, cpu_seconds=720.0, gpu_seconds=360.0)
+        store.set_final_training("priced", 0, test_accuracy=0.95, cpu_seconds=720.0, gpu_seconds=360.0, final_seed=0)
     assert command.main(["--output", str(tmp_path)]) == 0
     assert capsys.readouterr().out.rstrip().endswith(
         "run priced used 1.700 CPU-hours and 0.600 GPU-hours (search 1.500 / 0.500, final training 0.200 / 0.100)")

@@ -52,6 +52,7 @@ def test_search_stores_every_trial_including_failures(finished_search, capsys):
     # The run's HTML report lies next to its store.
     assert summary["report"] == str(output / "tiny.html") and f"report: {output / 'tiny.html'}" in captured.err
     assert "<svg" in (output / "tiny.html").read_text()
+    assert list((output / "ray-tmp").iterdir()) == []  # Ray's session files (logs, sockets) went with it
 
     # The leaderboard command reads the same store with the same --output.
     assert leaderboard.main(["--output", str(output), "--format", "json"]) == 0
@@ -143,3 +144,18 @@ def test_learning_strategies_run_parallel_trials_through_ray_with_their_options(
     assert all(trial.status is TrialStatus.COMPLETED for trial in trials)
     assert run.config["strategy_options"] == options
     assert run.strategy_state["outstanding"] == [] and learned(run.strategy_state["state"])
+
+
+@pytest.mark.slow  # a Ray start for a search that trains nothing; tests/nas/test_cli_bad_input.py has the fast part
+def test_a_search_in_which_every_trial_failed_exits_1_and_says_why(tiny_8x8, tmp_path, capsys):
+    argv = ["--space", "cnn", "--data", tiny_8x8, "--trials", "3", "--max-params", "50", "--output", str(tmp_path),
+            "--name", "hopeless"]
+    with pytest.raises(SystemExit) as exit_info:
+        search.main(argv)
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert exit_info.value.code == 1
+    assert error.startswith("nas.search: error: Every trial of run hopeless failed (3); 3 of them like this: over the "
+                            "limit: ")
+    assert "max_params 50" in error and "nas.leaderboard --run hopeless" in error
+    with ResultStore(f"sqlite:///{tmp_path / 'nas.db'}") as store:  # what it did is stored all the same
+        assert [trial.status for trial in store.trials("hopeless")] == [TrialStatus.FAILED] * 3

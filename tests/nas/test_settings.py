@@ -104,7 +104,7 @@ def test_a_config_round_trips_through_its_dict():
 @pytest.mark.parametrize("values, setting, message", [
     ({"trials": None}, "trials", "expected a number of trials or a time budget"),
     ({"trials": 0}, "trials", "expected an integer >= 1, received 0"),
-    ({"cpus_per_trial": 0}, "cpus_per_trial", "expected a finite number > 0"),
+    ({"cpus_per_trial": 0}, "cpus_per_trial", "expected a number of CPUs >= 0.25"),
     ({"optimizer": "lbfgs"}, "optimizer", "expected one of adam, adamw, sgd"),
     ({"final_epochs": None}, "final_epochs", "expected a number of final epochs or a time budget"),
     ({"final_share": 1.0, "time_budget": 60}, "final_share", "expected a number between 0 and 1"),

@@ -69,7 +69,7 @@ def test_a_stored_trial_retrains_with_the_epochs_its_final_training_fitted_to_th
     with ResultStore(f"sqlite:///{tmp_path / 'nas.db'}") as store:
         store.create_run(run)
         store.save_trial(replace(make_trial("r1", 0, 0.9), arch=arch.to_dict(), arch_key=arch.key))
-        store.set_final_training("r1", 0, test_accuracy=0.95, epochs=3)
+        store.set_final_training("r1", 0, test_accuracy=0.95, epochs=3, final_seed=0)
         assert store.get_trial("r1", 0).final_epochs == 3
     assert train.main(["--trial", "r1:0", "--retrain", "--output", str(tmp_path), "--json"]) == 0
     assert last_json(capsys)["epochs"] == 3  # not the 30 the run's recipe allows

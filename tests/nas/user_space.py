@@ -28,3 +28,15 @@ def load_data():
     labels = rng.integers(0, 3, size=600)
     features = rng.normal(size=(600, 6)).astype("float32") + labels[:, None]
     return {"x_train": features[:500], "y_train": labels[:500], "x_test": features[500:], "y_test": labels[500:]}
+
+
+def jittered_train(model, data, report):
+    """A training that takes a random time (so parallel trials finish in a different order every run) and scores
+    each architecture the same every run: what the test of reproducible parallel searches needs."""
+    import os
+    import time
+
+    time.sleep(int.from_bytes(os.urandom(2), "big") / 65535 * 0.6)
+    arch = data.arch
+    report({"val_accuracy": 0.5 + 0.2 * arch["layers"] / 2 - abs(arch["units"] - 24) / 200
+            + (0.05 if arch["activation"] == "tanh" else 0.0) - abs(arch["learning_rate"] - 0.01)})

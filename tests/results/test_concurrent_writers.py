@@ -7,6 +7,7 @@ session by tests/postgres_server.sh; they are skipped where there is neither.
 """
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import queue
 import time
@@ -17,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from results import SCHEMA_VERSION, ResultStore, RunExistsError, RunStatus, StoreError, TrialStatus, leaderboard
+from results.lease import lease_expiry, new_owner
 from tests.results.conftest import START, make_run, make_trial
 
 SPAWN = multiprocessing.get_context("spawn")
@@ -61,7 +63,8 @@ def strategy_state(writer: int, done: int) -> dict:
 # Processes
 
 def write_search(barrier, url: str, writer: int, open_after_barrier: bool = False) -> tuple[float, float]:
-    """One search's writes, as nas/runner.py makes them; returns when its writing began and ended."""
+    """One search's writes, as nas/experiment.py makes them (the run leased to its driver while it writes);
+    returns when its writing began and ended."""
     if open_after_barrier:
         barrier.wait(TIMEOUT_S)
         began = time.monotonic()
@@ -71,12 +74,15 @@ def write_search(barrier, url: str, writer: int, open_after_barrier: bool = Fals
         barrier.wait(TIMEOUT_S)
         began = time.monotonic()
     with store:
-        store.create_run(make_run(run_name(writer), minutes=writer))
+        owner = new_owner()
+        store.create_run(dataclasses.replace(make_run(run_name(writer), minutes=writer), owner=owner,
+                                             lease_expires_at=lease_expiry()))
         for number in range(TRIALS):
             store.save_trial(running_trial(writer, number))
             store.save_trial(completed_trial(writer, number))
             store.update_run(run_name(writer), strategy_state=strategy_state(writer, number + 1))
         store.update_run(run_name(writer), status=RunStatus.COMPLETED, finished_at=START + timedelta(hours=1))
+        store.release_lease(run_name(writer), owner)
     return began, time.monotonic()
 
 

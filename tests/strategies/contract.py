@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from search_spaces import Choice, Float, Int, SearchSpace, get_space
-from strategies import StateDictError, get_strategy
+from strategies import StateDictError, Trial, get_strategy
 
 
 def small_space() -> SearchSpace:
@@ -119,6 +119,18 @@ class StrategyContract:
         resumed.reissue_outstanding()
         assert [resumed.ask(), resumed.ask()] == in_flight
         assert resumed.ask().id == 2
+
+    def test_a_trial_adopted_from_the_store_is_told_and_not_proposed_again(self):
+        # A resume from a state saved before the trial started: the store holds the trial; the strategy adopts it.
+        space = small_space()
+        strategy = self.make(space)
+        stored = space.validate({"a": 3, "b": "x"})
+        strategy.adopt(Trial(4, stored))
+        assert [trial.id for trial in strategy.outstanding] == [4] and strategy.next_id == 5
+        strategy.tell(strategy.outstanding[0], 0.7)
+        proposed = [strategy.ask() for _ in range(space.size - 1)]
+        assert [trial.id for trial in proposed] == [5, 6, 7, 8]
+        assert stored.key not in [trial.arch.key for trial in proposed] and strategy.ask() is None
 
     def test_enqueued_architectures_come_first_and_are_not_proposed_again(self):
         space = small_space()

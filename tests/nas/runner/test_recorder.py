@@ -99,3 +99,19 @@ def test_a_trial_that_failed_before_it_started_is_stored_as_failed_not_lost(reco
     stored = recorder.store.get_trial("r", 0)
     assert stored.status is TrialStatus.FAILED and stored.attempts == 1
     assert stored.error == "Ray reported the trial failed: ModuleNotFoundError: No module named 'nas'"
+
+
+def test_the_strategy_state_is_saved_at_most_every_few_seconds(recorder, monkeypatch):
+    clock = iter([1000.0, 1000.0, 1003.0, 1011.0, 1011.0])
+    monkeypatch.setattr("nas.runner.recorder.time.perf_counter", lambda: next(clock))
+    saved = []
+    update_run = recorder.store.update_run
+    recorder.store.update_run = lambda run, **values: (saved.append(values["strategy_state"]["next_id"]),
+                                                       update_run(run, **values))
+    recorder.strategy.ask()
+    recorder.on_trial_start(0, [], Reported())  # saved at 1000 s
+    recorder.strategy.ask()
+    recorder.on_trial_complete(0, [], Reported())  # 3 s later: not saved again
+    recorder.strategy.ask()
+    recorder._save_state()  # 11 s after the last save: saved
+    assert saved == [1, 3]
