@@ -71,7 +71,6 @@ class RunLease:
         self.store, self.run, self.owner = store, run, owner
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._renew, name=f"nas-lease-{run}", daemon=True)
-        self.lost = False
 
     def start(self) -> RunLease:
         """Renew from now on (once; a second call changes nothing)."""
@@ -83,7 +82,6 @@ class RunLease:
         while not self._stop.wait(LEASE_SECONDS / 4):
             try:
                 if not self.store.renew_lease(self.run, self.owner, lease_expiry()):
-                    self.lost = True
                     logger.error("Run %s was taken over by another driver after this one stopped renewing its lease; "
                                  "this search's results may be overwritten.", self.run)
                     return
