@@ -140,7 +140,7 @@ class LocalRayWatch:
     """Watches the core processes of the local Ray this search started (its GCS and raylet). When one ends under
     the search (killed, or out of memory), Ray's client in this process waits about 60 s for it and then aborts the
     process without a word; instead, `on_lost(name)` runs at once, from a daemon thread, then the rest of the local
-    Ray is ended and this process exits with code 1 (EXIT_FAILED). psutil (Ray's own dependency) finds them."""
+    Ray is ended and this process exits with code 1 (EXIT_FAILED). psutil finds and watches the processes."""
 
     CORE = ("gcs_server", "raylet")
 
@@ -169,7 +169,7 @@ class LocalRayWatch:
                 self.on_lost(gone.name())
             finally:
                 for child in _children():  # what is left of the local Ray, so nothing lingers
-                    child.kill()
+                    _kill(child)
                 os._exit(1)
 
 
@@ -180,6 +180,15 @@ def _ended(process) -> bool:
         return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE  # killed, not reaped yet
     except psutil.Error:
         return True
+
+
+def _kill(process) -> None:
+    import psutil
+
+    try:
+        process.kill()
+    except psutil.Error:  # ended meanwhile
+        pass
 
 
 def _children() -> list:
