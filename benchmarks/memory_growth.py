@@ -6,9 +6,9 @@
 The search is the command a user types (`python -m nas.search ... --top-k 0`, in its own process). Every second
 psutil reads the resident set size (RSS) of the driver and of each Ray worker that runs trials (processes whose
 command line names Tune's trainable), and the store says how many trials have finished. The growth of a process
-is the slope of a least-squares line through its samples after the first `--warm-up` trials (TensorFlow's first
-model and Ray's start settle there), in MB per 100 trials; the noise is the standard deviation of the samples
-around that line. Prints a Markdown table and, with --plot, draws RSS against trials finished (matplotlib).
+is the slope of a least-squares line through its samples after the first `--warm-up` trials (a worker's memory
+rises over its first 30-40 trials as TensorFlow's and the allocator's caches fill, then levels off) and until the
+last trial ends, in MB per 100 trials; the noise is the standard deviation of the samples around that line. Prints a Markdown table and, with --plot, draws RSS against trials finished (matplotlib).
 """
 from __future__ import annotations
 
@@ -59,7 +59,10 @@ def sample(driver: psutil.Process, samples: dict[str, list[tuple[int, float]]], 
 
 def growth(points: list[tuple[int, float]], warm_up: int) -> tuple[float, float, float, float] | None:
     """(MB per 100 trials, noise MB, first MB, last MB) of the samples after warm-up; None with too few."""
-    kept = np.array([point for point in points if point[0] >= warm_up])
+    # Samples taken once every trial had finished show the search closing down (the driver frees its memory).
+    last = max(point[0] for point in points)
+    kept = np.array([point for point in points if warm_up <= point[0] < last] + [
+        next(point for point in points if point[0] == last)])
     if len(kept) < 5 or np.ptp(kept[:, 0]) == 0:
         return None
     slope, intercept = np.polyfit(kept[:, 0], kept[:, 1], 1)
@@ -91,7 +94,9 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=500)
     parser.add_argument("--space", default="mlp")
     parser.add_argument("--train-subset", type=int, default=500)
-    parser.add_argument("--warm-up", type=int, default=20, help="trials left out of the fit (default 20)")
+    parser.add_argument("--warm-up", type=int, default=100,
+                        help="trials left out of the fit (default 100: a worker's memory fills TensorFlow's and the "
+                             "allocator's caches over its first 30-40 trials, and 2 workers share the trials)")
     parser.add_argument("--output", help="keep the store here (default: a temporary folder)")
     parser.add_argument("--plot", type=Path, help="draw RSS against trials here (PNG)")
     args = parser.parse_args()

@@ -90,9 +90,9 @@ def _every_trial_failed(store: ResultStore, run: str, report: str | None) -> Sea
     """Why a search found nothing: its trials' most common error (numbers aside), and where the rest are."""
     errors = [" ".join((trial.error or "no reason recorded").split()) for trial in store.trials(run)
               if trial.status is TrialStatus.FAILED]
-    kinds = Counter(re.sub(r"\d[\d,.]*", "#", error) for error in errors)
-    kind, count = kinds.most_common(1)[0]
-    example = next(error for error in errors if re.sub(r"\d[\d,.]*", "#", error) == kind)
+    kind_of = {error: re.sub(r"\d[\d,.]*", "#", error) for error in errors}
+    kind, count = Counter(kind_of[error] for error in errors).most_common(1)[0]
+    example = next(error for error in errors if kind_of[error] == kind)
     return SearchFailedError(run, f"Every trial of run {run} failed ({len(errors)}); {count} of them like this: "
                                   f"{example[:300]}. The run is stored: nas.leaderboard --run {run} lists each "
                                   f"trial's error{f', and so does {report}' if report else ''}")

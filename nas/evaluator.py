@@ -12,7 +12,6 @@ together, is tested once on the test part, and hands back the trained model as a
 """
 from __future__ import annotations
 
-import ctypes
 import math
 import os
 import tempfile
@@ -83,22 +82,6 @@ def prepare_tensorflow(threads: int) -> None:
     import keras
 
     keras.backend.clear_session()
-
-
-def release_memory() -> None:
-    """What a trial leaves behind in a worker Ray reuses for the next one: Keras' global state, Python's reference
-    cycles (models, optimizers and datasets refer to each other), and the C heap glibc keeps after TensorFlow freed
-    it (malloc_trim hands the free pages back to the system; without it a worker's resident memory creeps up)."""
-    import gc
-
-    import keras
-
-    keras.backend.clear_session()
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim this way
-        pass
 
 
 def build_model(space: SearchSpace, arch: Architecture, input_shape: Sequence[int], num_outputs: int,

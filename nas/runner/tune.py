@@ -19,13 +19,14 @@ import ray
 from ray import tune
 from ray.tune.search import ConcurrencyLimiter
 
-from nas.evaluator import EvaluationSettings, Evaluator, FinalTraining, release_memory
+from nas.evaluator import EvaluationSettings, Evaluator, FinalTraining
 from nas.enums import Scheduler
 from nas.runner.cluster import alive_nodes
 from nas.progress import SearchObserver
 from nas.runner.recorder import TrialRecorder
 from nas.runner.searcher import METRIC, StrategySearcher
 from nas.training import saved_epoch
+from nas.worker_memory import released_after
 from results import ResultStore, TrialRecord
 from strategies import Strategy
 
@@ -56,15 +57,13 @@ def search_trial(config: dict, data, settings: EvaluationSettings, experiment: s
     checkpoint = tune.get_checkpoint()
     if checkpoint is None and config.get("resume_from") and Path(config["resume_from"]).is_dir():
         checkpoint = tune.Checkpoint.from_directory(config["resume_from"])
-    try:
+    with released_after():  # Ray reuses this worker for the next trial
         if checkpoint is None:
             Evaluator(settings).evaluate(config["trial"], config["arch"], task_data, report)
             return
         with checkpoint.as_directory() as folder:
             Evaluator(settings).evaluate(config["trial"], config["arch"], task_data, report,
                                          resume_from=Path(folder))
-    finally:
-        release_memory()  # Ray reuses this worker for the next trial
 
 
 def latest_checkpoints(experiment: Path) -> dict[int, str]:
@@ -163,7 +162,8 @@ class FinalResult:
 
 def final_training_task(trial: int, arch: dict, data, settings: EvaluationSettings) -> FinalResult:
     started = time.perf_counter()
-    training = Evaluator(settings).train_final(trial, arch, data.get())
+    with released_after():  # Ray reuses this worker for the next task
+        training = Evaluator(settings).train_final(trial, arch, data.get())
     busy = time.perf_counter() - started
     resources = ray.get_runtime_context().get_assigned_resources()
     return FinalResult(training, resources.get("CPU", 0.0) * busy, resources.get("GPU", 0.0) * busy)
