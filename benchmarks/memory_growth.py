@@ -8,7 +8,8 @@ psutil reads the resident set size (RSS) of the driver and of each Ray worker th
 command line names Tune's trainable), and the store says how many trials have finished. The growth of a process
 is the slope of a least-squares line through its samples after the first `--warm-up` trials (a worker's memory
 rises over its first 30-40 trials as TensorFlow's and the allocator's caches fill, then levels off) and until the
-last trial ends, in MB per 100 trials; the noise is the standard deviation of the samples around that line. Prints a Markdown table and, with --plot, draws RSS against trials finished (matplotlib).
+last trial ends, in MB per 100 trials; the noise is the standard deviation of the samples around that line.
+Prints a Markdown table and, with --plot, draws RSS against trials finished (matplotlib).
 """
 from __future__ import annotations
 
