@@ -1,0 +1,227 @@
+"""The `cnn` space as one network whose sub-networks are its architectures, all sharing one set of weights (ENAS:
+Pham et al., "Efficient Neural Architecture Search via Parameter Sharing", ICML 2018).
+
+Every operation an architecture can hold has its weights here once, and a child uses slices of them:
+- block b's c-th convolution of kernel size k: one kernel of (k, k, largest input channels, 64); a child with F
+  filters uses its first F output channels, and the first channels of its input (those its previous layer has);
+  the bias (without batch norm) or batch norm's scale and shift, sliced alike. 3x3 and 5x5 have their own
+  weights, as ENAS gives each operation its own.
+- the head: global average pooling into a (64, K) classifier; or flatten, whose weights are laid out as
+  (height, width, 64, units) for each number of blocks (the flattened size depends on it), sliced to the child's
+  channels, then an optional hidden layer of up to 500 units into a (500, K) classifier.
+- pooling, activation and dropout have no weights: they switch.
+Batch norm has no moving statistics: a child trains on its batch's own statistics, and is scored with statistics
+recalibrated on one fixed training batch (the one-shot literature's fix for shared batch norm, e.g. Guo et al.'s
+single-path one-shot), so a child's score does not depend on the other images it is scored with.
+
+A child's forward pass computes only the child's operations (slices, not masks), so a step of a small child costs
+what training that child alone costs. Keras does the weights (`add_weight`) and the optimizer; TensorFlow runs
+eagerly, since every child has other shapes and a compiled function would be traced again for each.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from search_spaces.cnn import CONVS_PER_BLOCK, DENSE_UNITS, FILTERS, KERNEL_SIZES, MAX_BLOCKS
+
+BATCH_NORM_EPSILON = 1e-3  # Keras' BatchNormalization default, as the child trained alone has
+MAX_FILTERS = max(FILTERS)
+MAX_UNITS = max(DENSE_UNITS)
+
+
+@dataclass(frozen=True)
+class ChildSize:
+    params: int  # as Keras counts the model built alone: batch norm's moving statistics included
+    flops: int  # one example, as nas.flops counts the built model (a multiply-add is 2)
+
+
+def child_size(arch: Mapping, input_shape: Sequence[int], num_classes: int) -> ChildSize:
+    """The parameters and FLOPs of the architecture's model built alone (search_spaces/cnn.py), counted without
+    building it."""
+    height, width, channels = input_shape
+    params = flops = 0
+    for block in range(1, arch["blocks"] + 1):
+        filters, kernel = arch[f"filters_{block}"], arch[f"kernel_{block}"]
+        for _ in range(arch[f"convs_{block}"]):
+            outputs = height * width * filters
+            params += kernel * kernel * channels * filters + (4 * filters if arch["batch_norm"] else filters)
+            flops += 2 * kernel * kernel * channels * outputs + (2 * outputs if arch["batch_norm"] else outputs)
+            channels = filters
+        height, width = height // 2, width // 2
+        flops += 4 * height * width * channels  # a 2x2 pooling window per output element
+    if arch["head"] == "gap":
+        flops += height * width * channels
+        features = channels
+    else:
+        features = height * width * channels
+        if arch["dense_units"]:
+            params += features * arch["dense_units"] + arch["dense_units"]
+            flops += 2 * features * arch["dense_units"] + arch["dense_units"]
+            features = arch["dense_units"]
+    return ChildSize(params + features * num_classes + num_classes,
+                     flops + 2 * features * num_classes + num_classes)
+
+
+def _layers():
+    import keras
+    import tensorflow as tf
+
+    activations = {"relu": tf.nn.relu, "elu": tf.nn.elu, "swish": tf.nn.silu}
+
+    class CnnSupernet(keras.layers.Layer):
+        """The shared weights of every architecture of the cnn space for inputs of `input_shape` and `num_classes`
+        classes; `logits(arch, x)` runs one child."""
+
+        def __init__(self, input_shape: Sequence[int], num_classes: int, seed: int = 0):
+            super().__init__(name="cnn_supernet")
+            height, width, channels = (int(size) for size in input_shape)
+            if min(height, width) >> MAX_BLOCKS < 1:
+                raise ValueError(f"A weight-sharing cnn search needs images of at least {2 ** MAX_BLOCKS}x"
+                                 f"{2 ** MAX_BLOCKS} pixels (its deepest children pool {MAX_BLOCKS} times). "
+                                 f"Received {height}x{width}")
+            self.image_shape = (height, width, channels)
+            self.num_classes = int(num_classes)
+            initializer = lambda offset: keras.initializers.HeNormal(seed=seed * 1000 + offset)  # noqa: E731
+            offset = iter(range(10_000))
+            self.kernels, self.biases, self.scales, self.shifts = {}, {}, {}, {}
+            for block in range(1, MAX_BLOCKS + 1):
+                for conv in range(1, max(CONVS_PER_BLOCK) + 1):
+                    inputs = channels if (block, conv) == (1, 1) else MAX_FILTERS
+                    for size in KERNEL_SIZES:
+                        key = f"{block}_{conv}_{size}"
+                        self.kernels[key] = self.add_weight(
+                            name=f"conv_{key}", shape=(size, size, inputs, MAX_FILTERS),
+                            initializer=initializer(next(offset)))
+                        self.biases[key] = self.add_weight(name=f"bias_{key}", shape=(MAX_FILTERS,),
+                                                           initializer="zeros")
+                        self.scales[key] = self.add_weight(name=f"scale_{key}", shape=(MAX_FILTERS,),
+                                                           initializer="ones")
+                        self.shifts[key] = self.add_weight(name=f"shift_{key}", shape=(MAX_FILTERS,),
+                                                           initializer="zeros")
+            self.flatten_hidden, self.flatten_hidden_bias, self.flatten_classifier = {}, {}, {}
+            self.flatten_classifier_bias = {}
+            for blocks in range(1, MAX_BLOCKS + 1):
+                shape = (height >> blocks, width >> blocks, MAX_FILTERS)
+                self.flatten_hidden[blocks] = self.add_weight(
+                    name=f"flatten_hidden_{blocks}", shape=(*shape, MAX_UNITS), initializer=initializer(next(offset)))
+                self.flatten_hidden_bias[blocks] = self.add_weight(
+                    name=f"flatten_hidden_bias_{blocks}", shape=(MAX_UNITS,), initializer="zeros")
+                self.flatten_classifier[blocks] = self.add_weight(
+                    name=f"flatten_classifier_{blocks}", shape=(*shape, self.num_classes),
+                    initializer=initializer(next(offset)))
+                self.flatten_classifier_bias[blocks] = self.add_weight(
+                    name=f"flatten_classifier_bias_{blocks}", shape=(self.num_classes,), initializer="zeros")
+            self.hidden_classifier = self.add_weight(name="hidden_classifier", shape=(MAX_UNITS, self.num_classes),
+                                                     initializer=initializer(next(offset)))
+            self.hidden_classifier_bias = self.add_weight(name="hidden_classifier_bias", shape=(self.num_classes,),
+                                                          initializer="zeros")
+            self.gap_classifier = self.add_weight(name="gap_classifier", shape=(MAX_FILTERS, self.num_classes),
+                                                  initializer=initializer(next(offset)))
+            self.gap_classifier_bias = self.add_weight(name="gap_classifier_bias", shape=(self.num_classes,),
+                                                       initializer="zeros")
+            self.seed_generator = keras.random.SeedGenerator(seed)
+
+        def logits(self, arch: Mapping, x, training: bool = False, statistics: list | None = None,
+                   calibrate: list | None = None):
+            """The child's logits for images `x`. Batch norm normalises with `statistics` (a list of (mean,
+            variance), one per batch-norm layer, from an earlier call with `calibrate`), else with the batch's own;
+            `calibrate`, a list, receives the batch's statistics of each layer."""
+            activation = activations[arch["activation"]]
+            pool = tf.nn.max_pool2d if arch["pooling"] == "max" else tf.nn.avg_pool2d
+            features, channels, layer = x, self.image_shape[2], 0
+            for block in range(1, arch["blocks"] + 1):
+                filters, size = arch[f"filters_{block}"], arch[f"kernel_{block}"]
+                for conv in range(1, arch[f"convs_{block}"] + 1):
+                    key = f"{block}_{conv}_{size}"
+                    features = tf.nn.conv2d(features, self.kernels[key][:, :, :channels, :filters], 1, "SAME")
+                    if arch["batch_norm"]:
+                        if statistics is not None:
+                            mean, variance = statistics[layer]
+                        else:
+                            mean, variance = tf.nn.moments(features, axes=[0, 1, 2])
+                            if calibrate is not None:
+                                calibrate.append((mean, variance))
+                        features = tf.nn.batch_normalization(features, mean, variance, self.shifts[key][:filters],
+                                                             self.scales[key][:filters], BATCH_NORM_EPSILON)
+                        layer += 1
+                    else:
+                        features = features + self.biases[key][:filters]
+                    features = activation(features)
+                    channels = filters
+                features = pool(features, 2, 2, "VALID")
+            dropout = float(arch["dropout"]) if training else 0.0
+            blocks = arch["blocks"]
+            if arch["head"] == "gap":
+                features = self._dropout(tf.reduce_mean(features, axis=[1, 2]), dropout)
+                return features @ self.gap_classifier[:channels] + self.gap_classifier_bias
+            flat = tf.reshape(features, (-1, features.shape[1] * features.shape[2] * channels))
+            units = arch["dense_units"]
+            if not units:
+                kernel = tf.reshape(self.flatten_classifier[blocks][:, :, :channels], (-1, self.num_classes))
+                return self._dropout(flat, dropout) @ kernel + self.flatten_classifier_bias[blocks]
+            kernel = tf.reshape(self.flatten_hidden[blocks][:, :, :channels, :units], (-1, units))
+            hidden = activation(flat @ kernel + self.flatten_hidden_bias[blocks][:units])
+            return self._dropout(hidden, dropout) @ self.hidden_classifier[:units] + self.hidden_classifier_bias
+
+        def _dropout(self, features, rate: float):
+            if rate <= 0:
+                return features
+            return keras.random.dropout(features, rate, seed=self.seed_generator)
+
+    return CnnSupernet
+
+
+class SharedWeights:
+    """A cnn supernet and its optimizer: `train_step` trains one child on a batch, `accuracy` scores one with the
+    shared weights as they are.
+
+    The optimizer is SGD with Nesterov momentum 0.9 on a cosine schedule, as ENAS trains its shared weights;
+    gradients reach only the slices a child used (the other entries get zeros, and momentum)."""
+
+    def __init__(self, input_shape: Sequence[int], num_classes: int, seed: int = 0, learning_rate: float = 0.05,
+                 total_steps: int = 10_000, calibration: np.ndarray | None = None):
+        import keras
+
+        self.network = _layers()(input_shape, num_classes, seed)
+        self.network.build(None)
+        self.learning_rate, self.total_steps, self.steps = learning_rate, max(1, int(total_steps)), 0
+        self.optimizer = keras.optimizers.SGD(learning_rate=learning_rate, momentum=0.9, nesterov=True,
+                                              weight_decay=1e-4)
+        self.optimizer.build(self.network.trainable_variables)
+        self.calibration = calibration  # a fixed training batch that batch norm's statistics are taken from
+
+    def train_step(self, arch: Mapping, x: np.ndarray, y: np.ndarray) -> float:
+        """One SGD step of the child `arch` on a batch; returns its loss."""
+        import tensorflow as tf
+
+        progress = min(1.0, self.steps / self.total_steps)
+        self.optimizer.learning_rate.assign(self.learning_rate * 0.5 * (1 + math.cos(math.pi * progress)))
+        variables = self.network.trainable_variables
+        with tf.GradientTape() as tape:
+            logits = self.network.logits(arch, x, training=True)
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+        gradients = tape.gradient(loss, variables)
+        used = [(gradient, variable) for gradient, variable in zip(gradients, variables) if gradient is not None]
+        self.optimizer.apply_gradients(used)
+        self.steps += 1
+        return float(loss)
+
+    def accuracy(self, arch: Mapping, x: np.ndarray, y: np.ndarray, batch_size: int = 500) -> float:
+        """The child's accuracy on (x, y) with the shared weights, batch norm recalibrated on the calibration
+        batch (or, without one, on each batch of x)."""
+        import tensorflow as tf
+
+        statistics = None
+        if arch["batch_norm"] and self.calibration is not None:
+            statistics = []
+            self.network.logits(arch, self.calibration, calibrate=statistics)
+        correct = 0
+        for start in range(0, len(x), batch_size):
+            logits = self.network.logits(arch, x[start:start + batch_size], statistics=statistics)
+            correct += int(tf.reduce_sum(tf.cast(tf.argmax(logits, axis=1, output_type=tf.int32)
+                                                 == y[start:start + batch_size], tf.int32)))
+        return correct / max(1, len(x))
