@@ -23,7 +23,7 @@ from nas.errors import SearchFailedError, SettingError
 from nas.experiment import SearchInputs, default_run_name, run_search, stored_run
 from nas.importing import defining_module, import_reference, placeholder, reference_of
 from nas.result import SearchResult
-from nas.settings import DEFAULT_OUTPUT, SearchConfig, resumable_settings
+from nas.settings import DEFAULT_JUDGED_CHILDREN, DEFAULT_OUTPUT, SearchConfig, resumable_settings
 from nas.spaces import resolve_space
 from results import (ResultStore, TrialStatus, leaderboard as leaderboard_rows_of, leaderboard_frame, render, run_costs,
                      sqlite_file)
@@ -117,6 +117,10 @@ def prepare_search(settings: dict[str, Any], store: ResultStore | None = None, n
     if "time_budget" in given:  # a time budget alone runs trials until it ends, like Ray Tune's num_samples=-1,
         given.setdefault("trials", None)  # and fits the final epochs into its final share
         given.setdefault("final_epochs", None)
+    if given.get("weight_sharing") and not resume:
+        given.setdefault("trials", DEFAULT_JUDGED_CHILDREN)  # architectures judged, cheap with shared weights
+        # One supernet trains on this machine's cores (shared among --concurrency supernets), unless told.
+        given.setdefault("cpus_per_trial", float(max(1, (os.cpu_count() or 1) // (given.get("concurrency") or 1))))
     stored = stored_run(store, name).config if resume else None
     space = resolve_space(given.get("space", stored.get("space") if stored else "cnn"))
     source = _data(given, stored, validation_data, test_data)
@@ -133,6 +137,10 @@ def prepare_search(settings: dict[str, Any], store: ResultStore | None = None, n
                                           if key in given or key == "space" or value is not None})
     else:
         config = _resumed_config(name, stored, plain, references, given)
+    if config.weight_sharing:
+        from nas.weight_sharing import check_weight_sharing
+
+        check_weight_sharing(config, space.space)
     modules = tuple(module for module in (space.module, defining_module(references["data"]),
                                           defining_module(references["train_fn"])) if module is not None)
     if callbacks is not None and not isinstance(callbacks, (list, tuple)):

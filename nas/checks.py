@@ -102,6 +102,12 @@ def duration(value: Any) -> float:
     return seconds
 
 
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected True or False, received {value!r}")
+    return value
+
+
 def text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"expected a non-empty string, received {value!r}")

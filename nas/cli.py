@@ -66,7 +66,9 @@ def add_setting_flags(parser: argparse.ArgumentParser, groups: dict[str, list[da
         for field in fields:
             metadata = field.metadata
             options: dict[str, Any] = {"help": metadata["help"], "dest": field.name, "default": None}
-            if metadata["choices"]:
+            if metadata["switch"]:
+                options.update(action="store_const", const=True)
+            elif metadata["choices"]:
                 options["choices"] = metadata["choices"]
             elif field.name == "strategy_options":
                 options["type"] = flag_type(checks.option_assignment)
@@ -74,7 +76,7 @@ def add_setting_flags(parser: argparse.ArgumentParser, groups: dict[str, list[da
                 options["type"] = flag_type(metadata["check"])
             if metadata["repeatable"]:
                 options["action"] = "append"
-            if metadata["metavar"] and "choices" not in options:
+            if metadata["metavar"] and "choices" not in options and not metadata["switch"]:
                 options["metavar"] = metadata["metavar"]
             arguments.add_argument(flag_name(field.name), **options)
     return made

@@ -21,6 +21,7 @@ from typing import Callable
 
 from nas.data import TaskData, prepare
 from nas.data_sources import VALIDATION_FRACTION, DataSource, WorkerData
+from nas.enums import Task
 from nas.errors import RunError, SettingError
 from nas.evaluator import EvaluationSettings
 from nas.models import model_path, save_model_file
@@ -182,8 +183,30 @@ def _run_trials(config: SearchConfig, inputs: SearchInputs, run: str, strategy: 
     plan = TrialPlan(run, config.output_path / "ray_results", config.cpus_per_trial, config.gpus_per_trial,
                      config.concurrency, config.scheduler, config.epochs, config.trial_retries, trials, time_budget_s,
                      _over_limit_reward(objective))
-    settings = _evaluation_settings(config, inputs, data, final=False, threads=max(1, int(config.cpus_per_trial)))
+    threads = max(1, int(config.cpus_per_trial))
+    if config.weight_sharing:
+        _run_supernets(config, inputs, plan, data, store, observer, threads)
+        return
+    settings = _evaluation_settings(config, inputs, data, final=False, threads=threads)
     run_trials(plan, strategy, _payload(config, inputs, data, final=False), settings, store, observer, told_late)
+
+
+def _run_supernets(config: SearchConfig, inputs: SearchInputs, plan, data: TaskData, store: ResultStore, observer,
+                   threads: int) -> None:
+    """A weight-sharing search's trials: its supernets, each judging its share of the run's `trials` children
+    (a resumed supernet knows from its checkpoint how many it has judged)."""
+    from nas.runner.supernets import run_supernets
+    from nas.weight_sharing.trial import SupernetSettings
+
+    if data.task != Task.CLASSIFICATION:
+        raise SettingError("weight_sharing", f"judges classifiers; the data makes this a {data.task.value}. "
+                                             "Expected class labels, or a search without weight sharing")
+    settings = SupernetSettings(inputs.space, config.objective_spec, config.strategy, dict(config.strategy_options),
+                                config.seed, threads, config.concurrency or 1, config.trials, plan.time_budget_s)
+    # The whole training part: a supernet's steps are cheap, and train_subset sizes the trials of a search that
+    # trains each architecture.
+    run_supernets(plan, settings, _payload(config.replace(train_subset=None), inputs, data, final=False), store,
+                  observer)
 
 
 def _ray_lost(store: ResultStore, name: str, lease: RunLease, process: str) -> None:
@@ -207,7 +230,11 @@ def _open_run(config: SearchConfig, store: ResultStore, name: str, resume: bool,
     """Create the run (or reload it and its strategy's state to resume); returns it, the trials left to run (None:
     no limit but the time budget) and the stored results its strategy has not heard yet."""
     told_late: list[tuple[Trial, dict | None]] = []
-    if resume:
+    if resume and config.weight_sharing:  # the supernets keep their strategies' states in their checkpoints
+        run = stored_run(store, name)
+        judged = sum(trial.status is TrialStatus.COMPLETED for trial in store.trials(run.name))
+        remaining = None if config.trials is None else config.trials - judged
+    elif resume:
         from nas.runner.searcher import stored_result  # Ray is running by now
 
         run = stored_run(store, name)
@@ -235,7 +262,7 @@ def _open_run(config: SearchConfig, store: ResultStore, name: str, resume: bool,
         remaining = config.trials
     # A resume may change the budget or where it runs: the stored config follows, for the next resume.
     store.update_run(run.name, status=RunStatus.RUNNING, config=config.to_dict(),
-                     strategy_state=strategy.state_dict())
+                     strategy_state=None if config.weight_sharing else strategy.state_dict())
     return store.get_run(run.name), remaining, told_late
 
 

@@ -29,6 +29,9 @@ class SearchObserver:
 
     def trial_finished(self, record: TrialRecord) -> None: ...
 
+    def children_judged(self, supernet: int, children: list[TrialRecord], judged: int) -> None:
+        """A supernet of a weight-sharing search judged `children` (stored as trials), `judged` so far in all."""
+
     def final_training_started(self, winners: list[TrialRecord], epochs: int, seconds_left: float | None) -> None:
         ...
 
@@ -99,12 +102,15 @@ class SearchProgress(SearchObserver):
         if not self._bar.live.is_started:
             self._line(f"trial {record.number} started: {record.arch_key}")
 
-    def trial_finished(self, record: TrialRecord) -> None:
+    def _count(self, record: TrialRecord) -> None:
         self.done += 1
         self.failed += record.status is TrialStatus.FAILED
         if record.score is not None and record.status is not TrialStatus.FAILED:
             better = self.best is None or (record.score > self.best if self.maximize else record.score < self.best)
             self.best = record.score if better else self.best
+
+    def trial_finished(self, record: TrialRecord) -> None:
+        self._count(record)
         self._bar.update(self._task, completed=self.done, status=self._status())
         if record.status is TrialStatus.FAILED:
             detail = f"failed: {record.error}"
@@ -116,6 +122,15 @@ class SearchProgress(SearchObserver):
             detail = (f"{record.status.value}: val {shown}, {record.params or 0:,} params, "
                       f"{record.latency_ms or 0:.3f} ms")
         self._line(f"trial {record.number} {detail}  ({self.done}/{self.total or '?'}, {self._status()})")
+
+    def children_judged(self, supernet: int, children: list[TrialRecord], judged: int) -> None:
+        for child in children:
+            self._count(child)
+        self._bar.update(self._task, completed=self.done, status=self._status())
+        if not self._bar.live.is_started:
+            over = sum(child.status is TrialStatus.FAILED for child in children)
+            self._line(f"supernet {supernet}: {judged} architectures judged with shared weights, {len(children) - over} "
+                       f"more and {over} over the limit  ({self.done}/{self.total or '?'}, {self._status()})")
 
     def final_training_started(self, winners: list[TrialRecord], epochs: int, seconds_left: float | None) -> None:
         self.close()

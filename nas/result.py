@@ -39,7 +39,10 @@ class SearchResult:
         summary = self._summary
         return {
             "run": summary.run, "trials_completed": summary.trials_completed, "trials_failed": summary.trials_failed,
-            "trials_stopped": summary.trials_stopped, "wall_seconds": round(summary.wall_seconds, 3),
+            "trials_stopped": summary.trials_stopped,
+            # scored, by training or with shared weights (a trial over a hard limit is not)
+            "architectures_evaluated": summary.trials_completed + summary.trials_stopped,
+            "wall_seconds": round(summary.wall_seconds, 3),
             "cpu_hours": round(summary.cost.cpu_hours, 6), "gpu_hours": round(summary.cost.gpu_hours, 6),
             "objective": summary.objective.name, "direction": summary.objective.direction.value,
             "best": self.best, "pareto_front": self.pareto_front,
@@ -90,7 +93,8 @@ def trial_summary(trial: TrialRecord) -> dict[str, Any]:
             "test_metrics": trial.test_metrics, "params": trial.params, "flops": trial.flops,
             "latency_ms": trial.latency_ms, "latency_batch_ms": trial.latency_batch_ms,
             "latency_batch_size": trial.latency_batch_size, "latency_device": trial.latency_device,
-            "latency_threads": trial.latency_threads, "model_path": trial.model_path, "final_seed": trial.final_seed}
+            "latency_threads": trial.latency_threads, "judged_with": trial.judged_with.value,
+            "model_path": trial.model_path, "final_seed": trial.final_seed}
 
 
 def _no_models(run: str) -> Exception:

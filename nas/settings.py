@@ -37,6 +37,8 @@ MAX_FITTED_FINAL_EPOCHS = 30
 DEFAULT_LEARNING_RATE = 3e-3
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_TOP_K = 1
+# With weight sharing, architectures judged when no trials or time budget are given.
+DEFAULT_JUDGED_CHILDREN = 1000
 DEFAULT_TRIAL_RETRIES = 2
 DEFAULT_RESOURCE_WAIT_S = 600.0
 DEFAULT_OUTPUT = "nas-runs"
@@ -44,10 +46,11 @@ DEFAULT_OUTPUT = "nas-runs"
 
 def _setting(default: Any = None, *, group: str, help: str, check: Callable[[Any], Any] | None = None,
              metavar: str | None = None, resumable: bool = False, repeatable: bool = False,
-             choices: list[str] | None = None, factory: Callable[[], Any] | None = None) -> Any:
-    """A field of SearchConfig with what the command line and `resume` need to know about it."""
+             choices: list[str] | None = None, factory: Callable[[], Any] | None = None, switch: bool = False) -> Any:
+    """A field of SearchConfig with what the command line and `resume` need to know about it (`switch`: a flag
+    without a value, that turns the setting on)."""
     metadata = {"group": group, "help": help, "check": check, "metavar": metavar, "resumable": resumable,
-                "repeatable": repeatable, "choices": choices}
+                "repeatable": repeatable, "choices": choices, "switch": switch}
     if factory is not None:
         return dataclasses.field(default_factory=factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -85,6 +88,11 @@ class SearchConfig:
     task: Task = _setting(Task.AUTO, group="what", check=checks.member_of(Task), choices=values(Task),
                           help="classification (integer or one-hot labels), regression (float targets), or auto "
                                "(default): decided by the labels")
+    weight_sharing: bool = _setting(False, group="what", check=checks.boolean, switch=True,
+                                    help="judge architectures with the shared weights of one supernet instead of "
+                                         "training each (ENAS): thousands in the time of tens; trials counts "
+                                         f"architectures judged (default: {DEFAULT_JUDGED_CHILDREN:,}). The cnn "
+                                         "space only; the best are retrained from scratch at the end")
     num_classes: int | None = _setting(group="what", check=checks.optional(checks.integer(2)), metavar="K",
                                        help="classes of a classification (default: the largest training label + 1)")
     # Budget

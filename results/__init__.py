@@ -5,11 +5,11 @@ second; the HTML report draws its layer diagrams from the layers each trial reco
 """
 from results.leaderboard import (FORMATS, SORT_KEYS, LeaderboardRow, RunCost, leaderboard, leaderboard_frame, render,
                                  run_costs)
-from results.records import RunRecord, RunStatus, TrialRecord, TrialStatus
+from results.records import JudgedWith, RunRecord, RunStatus, TrialRecord, TrialStatus
 from results.store import SCHEMA_VERSION, LeaseError, ResultStore, RunExistsError, StoreError, sqlite_file
 
 __all__ = [
-    "FORMATS", "SCHEMA_VERSION", "SORT_KEYS", "LeaderboardRow", "LeaseError", "ResultStore", "RunCost",
+    "FORMATS", "SCHEMA_VERSION", "SORT_KEYS", "JudgedWith", "LeaderboardRow", "LeaseError", "ResultStore", "RunCost",
     "RunExistsError", "RunRecord", "RunStatus", "StoreError", "TrialRecord", "TrialStatus", "leaderboard",
     "leaderboard_frame", "render", "run_costs", "sqlite_file",
 ]

@@ -21,6 +21,13 @@ class TrialStatus(str, enum.Enum):
     STOPPED = "stopped"  # ended early by a scheduler or the time budget; its accuracy is the last epoch's
 
 
+class JudgedWith(str, enum.Enum):
+    """How a trial's validation score was measured."""
+
+    TRAINING = "training"  # the architecture trained alone with the trial recipe
+    SHARED_WEIGHTS = "shared_weights"  # scored with a supernet's shared weights, not trained (nas/weight_sharing)
+
+
 @dataclass(frozen=True)
 class RunRecord:
     name: str
@@ -82,3 +89,4 @@ class TrialRecord:
     model_path: str | None = None
     final_seed: int | None = None
     layers: list[dict[str, Any]] | None = None  # the built model's layers (kind, label, shape, params), for diagrams
+    judged_with: JudgedWith = JudgedWith.TRAINING  # how validation_accuracy and score were measured

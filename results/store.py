@@ -21,11 +21,11 @@ from sqlalchemy import exc as sa_errors
 from sqlalchemy.pool import StaticPool
 
 from results.lease import LEASE_SECONDS, lease_holds
-from results.records import RunRecord, RunStatus, TrialRecord, TrialStatus
+from results.records import JudgedWith, RunRecord, RunStatus, TrialRecord, TrialStatus
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # How long a writer waits for another process's lock on a SQLite file before giving up (seconds).
 SQLITE_BUSY_TIMEOUT_S = 30
 # The PostgreSQL advisory lock that makes creating and upgrading a store's tables one process at a time.
@@ -99,6 +99,8 @@ trials_table = sa.Table(
     sa.Column("model_path", sa.Text),
     sa.Column("final_seed", sa.Integer),
     sa.Column("layers", sa.JSON),
+    # Added in schema version 7: how the validation score was measured (records.JudgedWith; NULL: trained).
+    sa.Column("judged_with", sa.String(16)),
 )
 # The columns each schema version added to existing tables, so an older store is upgraded in place.
 _ADDED_COLUMNS = {
@@ -108,6 +110,7 @@ _ADDED_COLUMNS = {
     5: [("runs", ("task", "objective", "direction")),
         ("trials", ("score", "metrics", "test_score", "test_metrics", "model_path", "final_seed", "layers"))],
     6: [("runs", ("owner", "lease_expires_at"))],
+    7: [("trials", ("judged_with",))],
 }
 # A nas store holds these tables; a file without them (and without the schema version in `meta`) is another's.
 _NAS_TABLES = {"meta", "runs", "trials"}
@@ -460,12 +463,16 @@ _STATUS_TYPES = {RunRecord: RunStatus, TrialRecord: TrialStatus}
 def _to_row(record: RunRecord | TrialRecord) -> dict[str, Any]:
     row = {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}
     row["status"] = _STATUS_TYPES[type(record)](record.status).value
+    if isinstance(record, TrialRecord):
+        row["judged_with"] = JudgedWith(record.judged_with).value
     return {name: _utc(value) if isinstance(value, datetime) else value for name, value in row.items()}
 
 
 def _from_row(record_type: type, row) -> Any:
     values = {field.name: row.get(field.name) for field in dataclasses.fields(record_type)}  # older stores: None
     values["status"] = _STATUS_TYPES[record_type](values["status"])
+    if record_type is TrialRecord:
+        values["judged_with"] = JudgedWith(values["judged_with"] or JudgedWith.TRAINING)
     return record_type(**{name: _utc(value) if isinstance(value, datetime) else value
                           for name, value in values.items()})
 

@@ -11,14 +11,16 @@ the strategy's proposals with them (ENAS's alternation; nas/runner wraps it as o
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 
 from nas.data import TaskData
-from nas.objectives import Objective
-from nas.weight_sharing.supernet import SharedWeights, child_size
+from nas.objectives import OVER_LIMIT_REWARD, Objective
+from nas.weight_sharing.supernet import ChildSize, SharedWeights, child_size
 from search_spaces import Architecture, SearchSpace
 from strategies import Strategy, Trial
 
@@ -26,6 +28,7 @@ from strategies import Strategy, Trial
 BATCH_SIZE = 64
 JUDGE_IMAGES = 1000
 CALIBRATION_IMAGES = 500
+SAVED_STATE = "judge.json"
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class SupernetJudge:
     """The shared weights, the data they train and judge on, and the strategy whose proposals they judge."""
 
     def __init__(self, space: SearchSpace, data: TaskData, strategy: Strategy, objective: Objective, seed: int,
-                 latency: Callable[[Architecture], float] | None = None, learning_rate: float = 0.05,
+                 latency: Callable[[ChildSize], float] | None = None, learning_rate: float = 0.05,
                  total_steps: int = 10_000):
         self.space, self.data, self.strategy, self.objective = space, data, strategy, objective
         self.rng = np.random.default_rng(seed)
@@ -56,6 +59,7 @@ class SupernetJudge:
         self.shared = SharedWeights(data.input_shape, data.num_outputs, seed=seed, learning_rate=learning_rate,
                                     total_steps=total_steps, calibration=data.x_train[calibration])
         self._order: Iterator[np.ndarray] = self._batches()
+        self.judged = 0  # proposals judged with the shared weights so far
 
     def size(self, arch: Architecture):
         return child_size(arch, self.data.input_shape, self.data.num_outputs)
@@ -72,38 +76,58 @@ class SupernetJudge:
         raise ValueError("No architecture of the space is within the hard limits (10,000 drawn); expected a "
                          "larger --max-params")
 
-    def train_shared(self, steps: int) -> float:
-        """`steps` SGD steps, each on one uniformly drawn child and one batch; the mean loss."""
+    def train_shared(self, steps: int, progress: float | None = None) -> float:
+        """`steps` SGD steps, each on one uniformly drawn child and one batch; the mean loss. `progress` (0 to 1)
+        places them on the learning rate's schedule (by default, the steps taken of total_steps)."""
         losses = []
         for _ in range(steps):
             index = next(self._order)
             losses.append(self.shared.train_step(self.sample_child(), self.data.x_train[index],
-                                                 self.data.y_train[index]))
+                                                 self.data.y_train[index], progress))
         return float(np.mean(losses)) if losses else float("nan")
 
     def judge(self, count: int) -> list[JudgedChild]:
-        """Ask the strategy for up to `count` proposals, judge each with the shared weights and tell it."""
-        judged = []
-        for _ in range(count):
+        """Ask the strategy for proposals until `count` of them were judged (those over a hard limit are told so
+        and not judged), or it has none left; tell it each one's reward. Returns every proposal."""
+        proposals, judged = [], 0
+        while judged < count:
             trial = self.strategy.ask()
             if trial is None:
                 break
-            judged.append(self.judge_one(trial))
-        return judged
+            proposals.append(self.judge_one(trial))
+            judged += proposals[-1].validation_accuracy is not None
+        self.judged += judged
+        return proposals
 
     def judge_one(self, trial: Trial) -> JudgedChild:
         size = self.size(trial.arch)
-        latency = self.latency(trial.arch) if self.latency else None
+        latency = self.latency(size) if self.latency else None
         over_limit = self.objective.violation(size.params, latency)
+        multi = self.strategy.multi_objective  # it learns accuracy, latency and params apart (objective pareto)
         if over_limit:
-            self.strategy.tell(trial, 0.0 if self.objective.bounded else None, over_limit=True)
+            objectives = Objective.values(OVER_LIMIT_REWARD, latency or 0.0, size.params) if multi else None
+            self.strategy.tell(trial, OVER_LIMIT_REWARD, objectives, over_limit=True)
             return JudgedChild(trial.id, trial.arch.to_dict(), size.params, size.flops, latency, None, None, None,
                                over_limit)
         accuracy = self.shared.accuracy(trial.arch, self.x_judge, self.y_judge)
         score = self.objective.score({"val_accuracy": accuracy}, latency, size.params)
         reward = self.objective.reward(score)
-        self.strategy.tell(trial, reward)
+        self.strategy.tell(trial, reward, Objective.values(accuracy, latency or 0.0, size.params) if multi else None)
         return JudgedChild(trial.id, trial.arch.to_dict(), size.params, size.flops, latency, accuracy, score, reward)
+
+    def save(self, folder: Path) -> None:
+        """Everything needed to go on from here: the shared weights, the strategy's state, the random state."""
+        self.shared.save(folder)
+        (folder / SAVED_STATE).write_text(json.dumps({
+            "strategy": self.strategy.state_dict(), "random": self.rng.bit_generator.state, "judged": self.judged}))
+
+    def restore(self, folder: Path) -> None:
+        self.shared.restore(folder)
+        state = json.loads((folder / SAVED_STATE).read_text())
+        self.strategy.load_state_dict(state["strategy"])
+        self.rng.bit_generator.state = state["random"]
+        self.judged = int(state["judged"])
+        self._order = self._batches()
 
     def _batches(self) -> Iterator[np.ndarray]:
         """Index batches of the training data, a fresh shuffle each pass."""

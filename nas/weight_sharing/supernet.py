@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 
 from search_spaces.cnn import CONVS_PER_BLOCK, DENSE_UNITS, FILTERS, KERNEL_SIZES, MAX_BLOCKS
 
+SAVED_WEIGHTS = "shared_weights.npz"
 BATCH_NORM_EPSILON = 1e-3  # Keras' BatchNormalization default, as the child trained alone has
 MAX_FILTERS = max(FILTERS)
 MAX_UNITS = max(DENSE_UNITS)
@@ -37,13 +39,14 @@ MAX_UNITS = max(DENSE_UNITS)
 class ChildSize:
     params: int  # as Keras counts the model built alone: batch norm's moving statistics included
     flops: int  # one example, as nas.flops counts the built model (a multiply-add is 2)
+    layers: int  # convolutions and dense layers
 
 
 def child_size(arch: Mapping, input_shape: Sequence[int], num_classes: int) -> ChildSize:
     """The parameters and FLOPs of the architecture's model built alone (search_spaces/cnn.py), counted without
     building it."""
     height, width, channels = input_shape
-    params = flops = 0
+    params = flops = layers = 0
     for block in range(1, arch["blocks"] + 1):
         filters, kernel = arch[f"filters_{block}"], arch[f"kernel_{block}"]
         for _ in range(arch[f"convs_{block}"]):
@@ -51,6 +54,7 @@ def child_size(arch: Mapping, input_shape: Sequence[int], num_classes: int) -> C
             params += kernel * kernel * channels * filters + (4 * filters if arch["batch_norm"] else filters)
             flops += 2 * kernel * kernel * channels * outputs + (2 * outputs if arch["batch_norm"] else outputs)
             channels = filters
+            layers += 1
         height, width = height // 2, width // 2
         flops += 4 * height * width * channels  # a 2x2 pooling window per output element
     if arch["head"] == "gap":
@@ -62,8 +66,9 @@ def child_size(arch: Mapping, input_shape: Sequence[int], num_classes: int) -> C
             params += features * arch["dense_units"] + arch["dense_units"]
             flops += 2 * features * arch["dense_units"] + arch["dense_units"]
             features = arch["dense_units"]
+            layers += 1
     return ChildSize(params + features * num_classes + num_classes,
-                     flops + 2 * features * num_classes + num_classes)
+                     flops + 2 * features * num_classes + num_classes, layers + 1)
 
 
 def _layers():
@@ -194,11 +199,27 @@ class SharedWeights:
         self.optimizer.build(self.network.trainable_variables)
         self.calibration = calibration  # a fixed training batch that batch norm's statistics are taken from
 
-    def train_step(self, arch: Mapping, x: np.ndarray, y: np.ndarray) -> float:
-        """One SGD step of the child `arch` on a batch; returns its loss."""
+    def save(self, folder: Path) -> None:
+        """The shared weights, the optimizer's state and the step count, in `folder` (numpy's .npz)."""
+        arrays = {f"weight_{index}": variable.numpy() for index, variable in enumerate(self.network.weights)}
+        arrays.update({f"optimizer_{index}": variable.numpy()
+                       for index, variable in enumerate(self.optimizer.variables)})
+        np.savez(folder / SAVED_WEIGHTS, steps=np.array(self.steps), **arrays)
+
+    def restore(self, folder: Path) -> None:
+        with np.load(folder / SAVED_WEIGHTS) as saved:
+            for index, variable in enumerate(self.network.weights):
+                variable.assign(saved[f"weight_{index}"])
+            for index, variable in enumerate(self.optimizer.variables):
+                variable.assign(saved[f"optimizer_{index}"])
+            self.steps = int(saved["steps"])
+
+    def train_step(self, arch: Mapping, x: np.ndarray, y: np.ndarray, progress: float | None = None) -> float:
+        """One SGD step of the child `arch` on a batch; returns its loss. The learning rate follows a half cosine
+        over `progress` (0 to 1; by default, steps taken of total_steps)."""
         import tensorflow as tf
 
-        progress = min(1.0, self.steps / self.total_steps)
+        progress = min(1.0, self.steps / self.total_steps if progress is None else progress)
         self.optimizer.learning_rate.assign(self.learning_rate * 0.5 * (1 + math.cos(math.pi * progress)))
         variables = self.network.trainable_variables
         with tf.GradientTape() as tape:

@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from results import SCHEMA_VERSION, ResultStore, RunExistsError, RunStatus, StoreError, TrialStatus, sqlite_file
+from results import (SCHEMA_VERSION, JudgedWith, ResultStore, RunExistsError, RunStatus, StoreError, TrialStatus,
+                     sqlite_file)
 from tests.results.conftest import START, make_run, make_trial
 
 
@@ -126,7 +127,8 @@ def test_a_store_of_schema_version_1_is_upgraded_to_the_latest_in_place_and_keep
     with sqlite3.connect(tmp_path / "nas.db") as connection:  # back to version 1's tables, as an older nas wrote them
         for column in ("attempts", "cpu_seconds", "gpu_seconds", "final_cpu_seconds", "final_gpu_seconds",
                        "latency_device", "latency_threads", "latency_batch_size", "latency_batch_ms", "final_epochs",
-                       "score", "metrics", "test_score", "test_metrics", "model_path", "final_seed", "layers"):
+                       "score", "metrics", "test_score", "test_metrics", "model_path", "final_seed", "layers",
+                       "judged_with"):
             connection.execute(f"alter table trials drop column {column}")
         for column in ("task", "objective", "direction", "owner", "lease_expires_at"):
             connection.execute(f"alter table runs drop column {column}")
@@ -134,10 +136,12 @@ def test_a_store_of_schema_version_1_is_upgraded_to_the_latest_in_place_and_keep
     with ResultStore(url) as store:
         assert store.get_trial("r1", 0).validation_accuracy == 0.9
         assert store.get_trial("r1", 0).cpu_seconds is None and store.get_run("r1").objective is None
+        assert store.get_trial("r1", 0).judged_with is JudgedWith.TRAINING  # before weight sharing, all trained
         store.save_trial(make_trial("r1", 1, 0.8, cpu_seconds=12.5, latency_device="CPU", score=0.8,
-                                    layers=[{"kind": "input"}]))
+                                    layers=[{"kind": "input"}], judged_with=JudgedWith.SHARED_WEIGHTS))
         assert (store.get_trial("r1", 1).cpu_seconds, store.get_trial("r1", 1).latency_device) == (12.5, "CPU")
         assert store.get_trial("r1", 1).layers == [{"kind": "input"}]
+        assert store.get_trial("r1", 1).judged_with is JudgedWith.SHARED_WEIGHTS
     with sqlite3.connect(tmp_path / "nas.db") as connection:
         version = connection.execute("select value from meta where key = 'schema_version'").fetchone()
     assert version == (str(SCHEMA_VERSION),)
@@ -208,7 +212,8 @@ def test_a_reader_reads_an_older_store_without_upgrading_it(tmp_path):
         store.create_run(make_run("r1"))
         store.save_trial(make_trial("r1", 0, 0.9, score=0.9))
     with sqlite3.connect(path) as connection:  # as nas of schema version 4 left it
-        for column in ("score", "metrics", "test_score", "test_metrics", "model_path", "final_seed", "layers"):
+        for column in ("score", "metrics", "test_score", "test_metrics", "model_path", "final_seed", "layers",
+                       "judged_with"):
             connection.execute(f"alter table trials drop column {column}")
         for column in ("task", "objective", "direction", "owner", "lease_expires_at"):
             connection.execute(f"alter table runs drop column {column}")
