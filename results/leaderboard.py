@@ -67,6 +67,7 @@ class LeaderboardRow:
     validation_score: float | None = None
     test_score: float | None = None
     model_path: str | None = None  # the final-trained model, saved as .keras
+    judged_with: str = "training"  # how the validation figures were measured: training, or shared_weights
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -134,7 +135,8 @@ def leaderboard(store: ResultStore, *, run: str | None = None, dataset: str | No
             gpu_seconds=_total(trial.gpu_seconds, trial.final_gpu_seconds), latency_device=trial.latency_device,
             latency_threads=trial.latency_threads, latency_batch_size=trial.latency_batch_size,
             latency_batch_ms=trial.latency_batch_ms, objective=objective, direction=stored.direction or "max",
-            validation_score=score, test_score=test_score, model_path=trial.model_path))
+            validation_score=score, test_score=test_score, model_path=trial.model_path,
+            judged_with=trial.judged_with.value))
     if max_params is not None:
         rows = [row for row in rows if row.params is not None and row.params <= max_params]
     if max_latency_ms is not None:
@@ -228,9 +230,11 @@ def _csv(rows: list[LeaderboardRow]) -> str:
     return text.getvalue().rstrip("\n")
 
 
+# What the human-readable formats call a completed trial that was scored with shared weights, not trained.
+JUDGED = "judged"
 # Terminal colours of a row's status; the Pareto front's rows are bold and starred.
 _STATUS_STYLES = {"completed": "green", "stopped": "yellow", "failed": "red", "running": "cyan",
-                  "interrupted": "magenta"}
+                  "interrupted": "magenta", JUDGED: "blue"}
 
 
 def _table(rows: list[LeaderboardRow], width: int | None, color: bool = False) -> str:
@@ -247,7 +251,7 @@ def _table(rows: list[LeaderboardRow], width: int | None, color: bool = False) -
     for column in ([PARETO_MARK] if marked else []) + column_names(layout):
         table.add_column(column, justify="left" if column in TEXT_COLUMNS else "right", overflow="fold")
     for row in rows:
-        cells = [Text(cell, style=_STATUS_STYLES.get(cell, "") if cell == row.status else "")
+        cells = [Text(cell, style=_STATUS_STYLES.get(cell, "") if cell == shown_status(row) else "")
                  for cell in ([PARETO_MARK if row.pareto else ""] if marked else []) + row_cells(row, layout)]
         table.add_row(*cells, style="bold" if row.pareto else None)
     console = Console(file=io.StringIO(), width=width or 240, highlight=False, force_terminal=color,
@@ -284,9 +288,14 @@ def row_cells(row: LeaderboardRow, layout: TableLayout) -> list[str]:
     """The row's cells under `column_names`, as plain text (each format escapes them its own way)."""
     score = [row.objective, _score(row.validation_score), _score(row.test_score)] if layout.scores else []
     return ([row.run] if layout.several_runs else []) + [
-        str(row.trial), row.status, _percent(row.validation_accuracy), _percent(row.test_accuracy), *score,
+        str(row.trial), shown_status(row), _percent(row.validation_accuracy), _percent(row.test_accuracy), *score,
         _count(row.params), _count(row.flops), _number(row.latency_ms, 3), _number(row.train_seconds, 1),
         row.arch if row.status != "failed" else f"{row.arch} ({row.error})"]
+
+
+def shown_status(row: LeaderboardRow) -> str:
+    """The status a reader sees: a trial scored with shared weights (not trained) is `judged`."""
+    return JUDGED if row.status == "completed" and row.judged_with == "shared_weights" else row.status
 
 
 def _markdown(rows: list[LeaderboardRow]) -> str:
