@@ -147,7 +147,7 @@ def leaderboard(store: ResultStore, *, run: str | None = None, dataset: str | No
         ranked = [row for row in ranked if row.params is not None and row.params <= max_params]
     if max_latency_ms is not None:
         ranked = [row for row in ranked if row.latency_ms is not None and row.latency_ms <= max_latency_ms]
-    front = pareto_indices(ranked, _objectives)
+    front = pareto_indices(ranked)
     candidates = (index for index in range(len(ranked)) if not pareto or index in front)
     rank = lambda index: _rank_key(ranked[index], sort)  # noqa: E731
     order = heapq.nsmallest(top, candidates, key=rank) if top else sorted(candidates, key=rank)
@@ -170,14 +170,6 @@ def _ranked(figures: tuple, stored, driven: set[str]) -> _Ranked:
     score, test_score = _scores(stored, accuracy, score, test_accuracy, test_score)
     return _Ranked(trial_run, number, _status(status, trial_run, driven), accuracy, score, test_accuracy, test_score,
                    params, flops, latency, seconds, stored.direction or "max")
-
-
-def _objectives(row: _Ranked) -> tuple[float, float, float] | None:
-    """results.pareto.objectives_of for a ranked trial, without its generic lookups (100,000 rows)."""
-    quality, latency, params = row.quality, row.latency_ms, row.params
-    if quality is None or latency is None or params is None or quality != quality or latency != latency:
-        return None
-    return -quality, latency, params
 
 
 def _status(status: str, run: str, driven: set[str]) -> str:

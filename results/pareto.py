@@ -7,7 +7,7 @@ trials takes a fraction of a second, and `results` stays free of numerical depen
 from __future__ import annotations
 
 import bisect
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 # (attribute, higher is better) for the three objectives a front trades off.
 OBJECTIVES: tuple[tuple[str, bool], ...] = (("validation_accuracy", True), ("latency_ms", False), ("params", False))
@@ -30,19 +30,17 @@ def dominates(a: Sequence[float], b: Sequence[float]) -> bool:
     return all(x <= y for x, y in zip(a, b)) and any(x < y for x, y in zip(a, b))
 
 
-def pareto_indices(rows: Iterable[Any], objectives: Callable[[Any], tuple[float, ...] | None] = objectives_of
-                   ) -> set[int]:
+def pareto_indices(rows: Iterable[Any]) -> set[int]:
     """Indices of the rows on the Pareto front, in O(n log n) for a front of a few points (a store of 100,000
     trials ranks in about a second).
 
     A sweep in lexicographic order of the objectives: every row that dominates another comes before it, so a row
     is dominated exactly when an earlier distinct row is at least as good on the second and third objectives. The
     earlier rows are kept as a staircase, their second objective rising and their best third one falling, which
-    answers that in a bisection. Rows with equal objectives share their verdict (neither dominates the other).
-    `objectives(row)`: the row's values to minimise, or None to leave it off (by default, `objectives_of`)."""
+    answers that in a bisection. Rows with equal objectives share their verdict (neither dominates the other)."""
     by_values: dict[tuple[float, ...], list[int]] = {}
     for index, row in enumerate(rows):
-        values = objectives(row)
+        values = objectives_of(row)
         if values is not None:
             by_values.setdefault(values, []).append(index)
     front: set[int] = set()
