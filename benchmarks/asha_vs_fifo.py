@@ -117,7 +117,8 @@ def main() -> None:
     rows = []
     for scheduler, seeds in runs.items():
         at = [best_so_far(run, np.array(checkpoints)) for run in seeds]
-        rows.append(f"| {scheduler} | {spread([len(run['trials']) for run in seeds], digits=0)} "
+        scored = [[trial for trial in run["trials"] if trial["validation_accuracy"] is not None] for run in seeds]
+        rows.append(f"| {scheduler} | {spread([len(trials) for trials in scored], digits=0)} "
                     f"| {spread([sum(t['epochs'] == args.epochs for t in run['trials']) for run in seeds], digits=0)} "
                     f"| {spread([sum(t['epochs'] or 0 for t in run['trials']) for run in seeds], digits=0)} | "
                     + " | ".join(f"{spread([curve[i] for curve in at], 100)}%" for i in range(len(checkpoints)))

@@ -113,6 +113,7 @@ def test_resume_continues_a_run_without_repeating_its_trials(tiny_8x8, tmp_path,
     assert run.config["trials"] == 5 and run.status.value == "completed"
 
 
+@pytest.mark.slow  # about 40 s: under ASHA every trial starts a worker process of its own
 def test_asha_stops_trailing_trials_and_their_strategy_still_learns_their_accuracy(tiny_8x8, tmp_path, capsys):
     argv = ["--space", "mlp", "--strategy", "evolution", "--data", tiny_8x8, "--trials", "8", "--epochs", "9",
             "--scheduler", "asha", "--concurrency", "2", "--top-k", "0", "--output", str(tmp_path),
