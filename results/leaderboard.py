@@ -284,11 +284,12 @@ def _csv(rows: list[LeaderboardRow]) -> str:
     return text.getvalue().rstrip("\n")
 
 
-# What the human-readable formats call a completed trial that was scored with shared weights, not trained.
-JUDGED = "judged"
+# What the human-readable formats call a completed trial scored with shared weights and not trained (judged), and
+# one that was then retrained from scratch as a winner (retrained).
+JUDGED, RETRAINED = "judged", "retrained"
 # Terminal colours of a row's status; the Pareto front's rows are bold and starred.
 _STATUS_STYLES = {"completed": "green", "stopped": "yellow", "failed": "red", "running": "cyan",
-                  "interrupted": "magenta", JUDGED: "blue"}
+                  "interrupted": "magenta", JUDGED: "blue", RETRAINED: "green"}
 
 
 def _table(rows: list[LeaderboardRow], width: int | None, color: bool = False) -> str:
@@ -305,7 +306,7 @@ def _table(rows: list[LeaderboardRow], width: int | None, color: bool = False) -
     for column in ([PARETO_MARK] if marked else []) + column_names(layout):
         table.add_column(column, justify="left" if column in TEXT_COLUMNS else "right", overflow="fold")
     for row in rows:
-        cells = [Text(cell, style=_STATUS_STYLES.get(cell, "") if cell == shown_status(row) else "")
+        cells = [Text(cell, style=_STATUS_STYLES.get(cell, "") if cell == row_status(row) else "")
                  for cell in ([PARETO_MARK if row.pareto else ""] if marked else []) + row_cells(row, layout)]
         table.add_row(*cells, style="bold" if row.pareto else None)
     console = Console(file=io.StringIO(), width=width or 240, highlight=False, force_terminal=color,
@@ -342,14 +343,17 @@ def row_cells(row: LeaderboardRow, layout: TableLayout) -> list[str]:
     """The row's cells under `column_names`, as plain text (each format escapes them its own way)."""
     score = [row.objective, _score(row.validation_score), _score(row.test_score)] if layout.scores else []
     return ([row.run] if layout.several_runs else []) + [
-        str(row.trial), shown_status(row), _percent(row.validation_accuracy), _percent(row.test_accuracy), *score,
+        str(row.trial), row_status(row), _percent(row.validation_accuracy), _percent(row.test_accuracy), *score,
         _count(row.params), _count(row.flops), _number(row.latency_ms, 3), _number(row.train_seconds, 1),
         row.arch if row.status != "failed" else f"{row.arch} ({row.error})"]
 
 
-def shown_status(row: LeaderboardRow) -> str:
-    """The status a reader sees: a trial scored with shared weights (not trained) is `judged`."""
-    return JUDGED if row.status == "completed" and row.judged_with == "shared_weights" else row.status
+def row_status(row: LeaderboardRow) -> str:
+    """The status a reader sees: a trial scored with shared weights is `judged`, and `retrained` once a final
+    training trained it from scratch and tested it."""
+    if row.status != "completed" or row.judged_with != "shared_weights":
+        return row.status
+    return RETRAINED if row.test_accuracy is not None or row.test_score is not None else JUDGED
 
 
 def _markdown(rows: list[LeaderboardRow]) -> str:

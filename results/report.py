@@ -15,7 +15,7 @@ from typing import Sequence
 
 from results.diagrams import choices_html, layers_svg, stored_layers, total_params
 from results.leaderboard import (PARETO_MARK, PARETO_NOTE, TEXT_COLUMNS, LeaderboardRow, column_names, row_cells,
-                                 run_costs, table_layout)
+                                 row_status, run_costs, table_layout)
 from results.lease import shown_status
 from results.plots import Point, Progress, minutes_between, pareto_svg, progress_svg, run_colour
 from results.records import RunRecord, TrialRecord
@@ -58,7 +58,7 @@ def render_report(store: ResultStore, rows: Sequence[LeaderboardRow], *, title: 
 def _header(title: str, rows: list[LeaderboardRow], runs: list[str], generated_at: datetime) -> str:
     statuses = {}
     for row in rows:
-        statuses[row.status] = statuses.get(row.status, 0) + 1
+        statuses[row_status(row)] = statuses.get(row_status(row), 0) + 1
     counts = ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()))
     run_names = ", ".join(f'<span class="run">{_text(run)}</span>' for run in runs) or "none"
     members = sum(row.pareto for row in rows)
@@ -95,7 +95,7 @@ def _table_section(rows: list[LeaderboardRow], runs: list[str]) -> str:
     body = []
     for row in rows:
         cells = [PARETO_MARK if row.pareto else ""] + row_cells(row, layout)
-        body.append(f'<tr class="{"front" if row.pareto else ""} {_text(row.status)}">' + "".join(
+        body.append(f'<tr class="{"front" if row.pareto else ""} {_text(row_status(row))}">' + "".join(
             f'<td class="{_cell_class(column)}">{_text(cell)}</td>' for column, cell in zip(columns, cells)) + "</tr>")
     return (f'<section><h2>Leaderboard</h2><table class="board"><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table><p class="note">{_text(PARETO_NOTE)}.</p></section>')
@@ -202,7 +202,7 @@ th { text-align: left; background: #f9fafb; white-space: nowrap; }
 td.number, td.run { white-space: nowrap; } .mark { text-align: center; }
 table.board td.text:last-child { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px;
        word-break: break-all; }
-tr.front td { background: #fffbeb; } tr.failed td { color: #9ca3af; }
+tr.front td { background: #fffbeb; } tr.failed td { color: #9ca3af; } tr.judged td { color: #1e40af; }
 .note { color: #6b7280; font-size: 12px; margin: 4px 0; } .empty { color: #6b7280; font-style: italic; }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; }
 .plot svg { max-width: 100%; height: auto; }

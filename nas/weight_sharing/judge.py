@@ -12,6 +12,7 @@ the strategy's proposals with them (ENAS's alternation; nas/runner wraps it as o
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -110,6 +111,10 @@ class SupernetJudge:
             return JudgedChild(trial.id, trial.arch.to_dict(), size.params, size.flops, latency, None, None, None,
                                over_limit)
         accuracy = self.shared.accuracy(trial.arch, self.x_judge, self.y_judge)
+        if not math.isfinite(accuracy):  # the child's outputs were not finite: failed, as a trial that diverged
+            self.strategy.tell(trial, None)
+            return JudgedChild(trial.id, trial.arch.to_dict(), size.params, size.flops, latency, None, None, None,
+                               "its outputs with the shared weights are not finite (NaN or infinity)")
         score = self.objective.score({"val_accuracy": accuracy}, latency, size.params)
         reward = self.objective.reward(score)
         self.strategy.tell(trial, reward, Objective.values(accuracy, latency or 0.0, size.params) if multi else None)

@@ -225,6 +225,9 @@ class SharedWeights:
         with tf.GradientTape() as tape:
             logits = self.network.logits(arch, x, training=True)
             loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+        if not math.isfinite(float(loss)):  # this child's step would spoil every child's weights: skipped
+            self.steps += 1
+            return float(loss)
         gradients = tape.gradient(loss, variables)
         used = [(gradient, variable) for gradient, variable in zip(gradients, variables) if gradient is not None]
         self.optimizer.apply_gradients(used)
@@ -233,7 +236,7 @@ class SharedWeights:
 
     def accuracy(self, arch: Mapping, x: np.ndarray, y: np.ndarray, batch_size: int = 500) -> float:
         """The child's accuracy on (x, y) with the shared weights, batch norm recalibrated on the calibration
-        batch (or, without one, on each batch of x)."""
+        batch (or, without one, on each batch of x); NaN where its outputs are not finite."""
         import tensorflow as tf
 
         statistics = None
@@ -243,6 +246,8 @@ class SharedWeights:
         correct = 0
         for start in range(0, len(x), batch_size):
             logits = self.network.logits(arch, x[start:start + batch_size], statistics=statistics)
+            if not bool(tf.reduce_all(tf.math.is_finite(logits))):
+                return float("nan")
             correct += int(tf.reduce_sum(tf.cast(tf.argmax(logits, axis=1, output_type=tf.int32)
                                                  == y[start:start + batch_size], tf.int32)))
         return correct / max(1, len(x))

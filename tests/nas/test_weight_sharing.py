@@ -159,3 +159,105 @@ def test_a_space_of_the_users_is_refused_even_when_named_cnn():
     own = SearchSpace("cnn", list(CNN_SPACE.parameters)[:4], builder=CNN_SPACE.builder)
     with pytest.raises(SettingError, match="built-in cnn"):
         check_weight_sharing(SearchConfig(weight_sharing=True), own)
+
+
+def test_a_child_whose_shared_weight_score_is_nan_is_failed_and_judging_goes_on(monkeypatch):
+    """Outputs that are not finite give a NaN accuracy (not the accuracy of argmax over NaNs); the judge records
+    such a child as failed, tells its strategy so, and judges the next proposals as usual."""
+    from nas.data import TaskData
+    from nas.weight_sharing.judge import SupernetJudge
+
+    rng = np.random.default_rng(0)
+    images = rng.random((64, *INPUT_SHAPE), dtype=np.float32)
+    labels = rng.integers(0, CLASSES, 64).astype(np.int32)
+    shared = SharedWeights(INPUT_SHAPE, CLASSES, seed=0)
+    poisoned = images.copy()
+    poisoned[:, 3, 3, 0] = np.nan
+    arch = CNN_SPACE.reference("lenet")
+    assert np.isnan(shared.accuracy(arch, poisoned, labels)) and np.isfinite(shared.accuracy(arch, images, labels))
+
+    data = TaskData("noise", Task.CLASSIFICATION, CLASSES, images, labels, images, labels)
+    strategy = get_strategy("random", CNN_SPACE, seed=0)
+    told = {}
+    real_tell = strategy.tell
+    monkeypatch.setattr(strategy, "tell", lambda trial, reward, *rest, **options: (
+        told.__setitem__(trial.id, reward), real_tell(trial, reward, *rest, **options))[1])
+    judge = SupernetJudge(CNN_SPACE, data, strategy, Objective(), seed=0)
+    real_accuracy = judge.shared.accuracy
+    monkeypatch.setattr(judge.shared, "accuracy", lambda child, x, y: (
+        float("nan") if child["head"] == "gap" else real_accuracy(child, x, y)))
+    children = judge.judge(12)
+    failed = [child for child in children if child.validation_accuracy is None]
+    assert failed and all(child.arch["head"] == "gap" and "not finite" in child.error for child in failed)
+    assert judge.judged == 12 == sum(child.validation_accuracy is not None for child in children)
+    assert {trial for trial, reward in told.items() if reward is None} == {child.trial for child in failed}
+
+
+@pytest.mark.slow  # about a minute; CI runs it after the default suite
+def test_a_weight_sharing_search_killed_resumes_from_its_supernets_checkpoint(tiny_8x8, tmp_path):
+    """SIGKILL of the driver once a supernet has kept a checkpoint, then --resume: every child judged before the
+    kill is kept as it was, the supernet goes on from its checkpoint (not from scratch), and the run ends with
+    children 0..N-1 judged once each."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from nas import search
+    from nas.runner.supernets import latest_supernet_checkpoints
+    from nas.weight_sharing.judge import SAVED_STATE
+    from results import JudgedWith, ResultStore, TrialStatus
+
+    repo = Path(__file__).resolve().parents[2]
+    common = ["--output", str(tmp_path), "--name", "shared", "--top-k", "0"]
+    experiment = tmp_path / "ray_results" / "shared"
+
+    def judged_rows():
+        with ResultStore(f"sqlite:///{tmp_path / 'nas.db'}", read_only=True) as store:
+            return store.trials("shared")
+
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "nas.search", "--space", "cnn", "--weight-sharing", "--data", tiny_8x8,
+         "--trials", "100", "--cpus-per-trial", "1", *common],
+        cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:  # kill it once a checkpoint is kept and children are stored
+            time.sleep(0.2)
+            if latest_supernet_checkpoints(experiment) and (tmp_path / "nas.db").exists():
+                try:
+                    if len(judged_rows()) >= 20:
+                        break
+                except Exception:  # the run is not created yet
+                    continue
+            assert driver.poll() is None, "the search ended before it could be killed"
+        else:
+            pytest.fail("no supernet checkpoint within 240 s")
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+    finally:
+        try:
+            os.killpg(driver.pid, signal.SIGKILL)  # the Ray processes the killed driver had started
+        except ProcessLookupError:
+            pass
+    before = {trial.number: trial for trial in judged_rows()}
+    saved = latest_supernet_checkpoints(experiment)["0"]
+    saved_judged = json.loads((Path(saved) / SAVED_STATE).read_text())["judged"]
+    assert 20 <= saved_judged < 100
+
+    assert search.main(["--resume", "--trials", "100", *common]) == 0
+    after = judged_rows()
+    assert [trial.number for trial in after if trial.status is TrialStatus.COMPLETED] == list(range(100))
+    assert all(trial.judged_with is JudgedWith.SHARED_WEIGHTS for trial in after)
+    by_number = {trial.number: trial for trial in after}
+    for number, trial in before.items():  # judged before the kill: kept, or judged again alike from the checkpoint
+        assert (by_number[number].arch_key, by_number[number].validation_accuracy) == (
+            trial.arch_key, trial.validation_accuracy)
+    resumed = [json.loads(line) for params in experiment.glob("*/params.json")
+               if json.loads(params.read_text()).get("resume_from")
+               for line in (params.parent / "result.json").read_text().splitlines() if line.strip()]
+    assert resumed and min(result["architectures_judged"] for result in resumed) == saved_judged + 20

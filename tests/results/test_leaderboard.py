@@ -65,3 +65,31 @@ def test_table_shows_percentages_counts_and_failure_reasons(filled_store):
     assert "NaN loss" in table and "mlp-run" in table  # several runs: a run column
     single = render(leaderboard(filled_store, run="mlp-run"), "table")
     assert "mlp-run" not in single
+
+
+def test_children_judged_with_shared_weights_show_apart_from_trained_and_retrained_trials(store):
+    """A weight-sharing run's rows: judged only (shared weights), judged then retrained (a test figure), and a
+    plain trained trial show three different statuses in the table and the report; CSV and JSON keep the stored
+    status with a judged_with column."""
+    import dataclasses
+
+    from results import JudgedWith
+    from results.report import render_report
+    from tests.results.conftest import make_run, make_trial
+
+    store.create_run(make_run("shared"))
+    for trial in (dataclasses.replace(make_trial("shared", 0, 0.61, params=900), judged_with=JudgedWith.SHARED_WEIGHTS),
+                  dataclasses.replace(make_trial("shared", 1, 0.72, params=800, test_accuracy=0.99),
+                                      judged_with=JudgedWith.SHARED_WEIGHTS),
+                  make_trial("shared", 2, 0.50, params=700)):
+        store.save_trial(trial)
+    rows = leaderboard(store, run="shared")
+    stored = {row["trial"]: (row["status"], row["judged_with"])
+              for row in csv.DictReader(io.StringIO(render(rows, "csv")))}
+    assert stored == {"0": ("completed", "shared_weights"), "1": ("completed", "shared_weights"),
+                      "2": ("completed", "training")}
+    lines = render(rows, "table").splitlines()
+    shown = {number: next(line for line in lines if f"depth={number}" in line) for number in range(3)}
+    assert " judged " in shown[0] and " retrained " in shown[1] and " completed " in shown[2]
+    html = render_report(store, rows)
+    assert "1 completed, 1 judged, 1 retrained" in html
