@@ -29,6 +29,10 @@ class SearchObserver:
 
     def trial_finished(self, record: TrialRecord) -> None: ...
 
+    def supernet_started(self, supernet: int, latency_error: float | None) -> None:
+        """A supernet of a weight-sharing search reported first; its judged children's latencies are estimated
+        within `latency_error` (the median relative error, leave-one-out, over the children it timed)."""
+
     def children_judged(self, supernet: int, children: list[TrialRecord], judged: int) -> None:
         """A supernet of a weight-sharing search judged `children` (stored as trials), `judged` so far in all."""
 
@@ -123,6 +127,11 @@ class SearchProgress(SearchObserver):
                       f"{record.latency_ms or 0:.3f} ms")
         self._line(f"trial {record.number} {detail}  ({self.done}/{self.total or '?'}, {self._status()})")
 
+    def supernet_started(self, supernet: int, latency_error: float | None) -> None:
+        if latency_error is not None:
+            self._line(f"supernet {supernet}: judged children's latencies are estimated from FLOPs and layers, fitted "
+                       f"to children it built and timed: within {100 * latency_error:.0f}% (median, leave-one-out)")
+
     def children_judged(self, supernet: int, children: list[TrialRecord], judged: int) -> None:
         for child in children:
             self._count(child)
@@ -130,7 +139,7 @@ class SearchProgress(SearchObserver):
         if not self._bar.live.is_started:
             over = sum(child.status is TrialStatus.FAILED for child in children)
             self._line(f"supernet {supernet}: {judged} architectures judged with shared weights, {len(children) - over} "
-                       f"more and {over} over the limit  ({self.done}/{self.total or '?'}, {self._status()})")
+                       f"more and {over} over a limit or failed  ({self.done}/{self.total or '?'}, {self._status()})")
 
     def final_training_started(self, winners: list[TrialRecord], epochs: int, seconds_left: float | None) -> None:
         self.close()

@@ -82,6 +82,7 @@ class ChildRecorder(tune.Callback):
         self.store, self.run, self.space, self.observer = store, run, space, observer
         self.records: dict[int, TrialRecord] = {}
         self._reported_at: dict[str, float] = {}
+        self._started: set[str] = set()  # the supernets (Tune trial ids) that reported
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "observer": None}
@@ -99,6 +100,9 @@ class ChildRecorder(tune.Callback):
         records = [self._save(child, result, resources.get("CPU", 0.0) * share, resources.get("GPU", 0.0) * share)
                    for child in children]
         if self.observer:
+            if trial.trial_id not in self._started:
+                self._started.add(trial.trial_id)
+                self.observer.supernet_started(result.get("supernet", 0), result.get("latency_error"))
             self.observer.children_judged(result.get("supernet", 0), records, result.get("architectures_judged", 0))
 
     def _save(self, child: dict, result: dict, cpu_seconds: float, gpu_seconds: float) -> TrialRecord:

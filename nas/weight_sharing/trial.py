@@ -78,6 +78,7 @@ def run_supernet(index: int, settings: SupernetSettings, data: TaskData, report:
     timing = np.random.default_rng([seed, 1])  # apart from the judge's, which a resume restores
     judge.latency = timed_children(lambda: settings.space.sample(timing), judge.size,
                                    lambda arch: _measured_latency(settings.space, arch, data))
+    latency_error = judge.latency.relative_error
     while target is None or judge.judged < target:
         progress = None if settings.time_budget_s is None else (time.perf_counter() - started) / settings.time_budget_s
         loss = judge.train_shared(settings.steps_per_round, progress)
@@ -86,6 +87,7 @@ def run_supernet(index: int, settings: SupernetSettings, data: TaskData, report:
         if not children:
             break  # the strategy has nothing left to propose
         report({"supernet": index, "shared_steps": judge.shared.steps, "shared_loss": loss,
+                "latency_error": latency_error,
                 "architectures_judged": judge.judged,
                 "children": [{**dataclasses.asdict(child), "trial": child.trial * settings.supernets + index}
                              for child in children]},
