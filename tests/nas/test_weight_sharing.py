@@ -93,6 +93,7 @@ def test_a_child_of_the_supernet_computes_what_the_space_builds_with_the_same_we
     np.testing.assert_allclose(model(images, training=False).numpy(), expected.numpy(), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow  # about 40 s; CI runs it after the default suite
 def test_shared_weights_trained_on_random_children_learn_children_they_never_trained():
     """1,000 steps on uniformly drawn children of the space (8x8 digits) raise the accuracy of 10 other drawn
     children from chance to well above it; sharing less (separate 3x3 and 5x5 kernels) stayed near chance."""
