@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -345,8 +346,7 @@ class ResultStore:
         if self.engine.dialect.name == "sqlite" and sqlite_file(self._given_url) is not None:
             # Write-ahead logging lets the leaderboard read while a search writes, and keeps committed trials intact
             # when a process is killed mid-write. Set once the file is known to be ours; the file keeps it.
-            with self.engine.connect() as connection:
-                connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+            _switch_to_wal(self.engine)
         return {table.name: {column.name for column in table.columns} for table in (runs_table, trials_table)}
 
     def _read_schema(self) -> dict[str, set[str]]:
@@ -469,6 +469,21 @@ def _create_engine(url: str, read_only: bool) -> sa.Engine:
     if parsed.get_backend_name() == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_reader_pragmas if read_only else _sqlite_writer_pragmas)
     return engine
+
+
+def _switch_to_wal(engine: sa.Engine) -> None:
+    """PRAGMA journal_mode=WAL needs the file to itself for a moment; SQLite does not wait for that with its busy
+    timeout, so a search that opens a new store while another is reading it retries, up to the same timeout."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            with engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+            return
+        except sa_errors.OperationalError as error:
+            if "locked" not in str(error.orig) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _sqlite_writer_pragmas(connection, _record) -> None:
