@@ -100,7 +100,7 @@ class ChildRecorder(tune.Callback):
         records = [self._save(child, result, resources.get("CPU", 0.0) * share, resources.get("GPU", 0.0) * share)
                    for child in children]
         if self.observer:
-            if trial.trial_id not in self._started:
+            if trial.trial_id not in self._started and result.get("latency_error") is not None:
                 self._started.add(trial.trial_id)
                 self.observer.supernet_started(result.get("supernet", 0), result.get("latency_error"))
             self.observer.children_judged(result.get("supernet", 0), records, result.get("architectures_judged", 0))

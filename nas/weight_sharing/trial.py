@@ -1,14 +1,17 @@
 """One supernet from start to end, knowing nothing of Ray (nas/runner/tune.py runs it as a Ray Tune trial).
 
 It trains the shared weights and judges the strategy's proposals in rounds (nas/weight_sharing/judge.py), and after
-each round reports the children it judged, with the supernet's state to keep as the trial's checkpoint, so a
-retried or resumed supernet goes on from its last round. Several supernets of one search (`--concurrency`) are
+each round reports the children it judged; every 30 s or so, with the supernet's state to keep as the trial's
+checkpoint, so a retried or resumed supernet goes on from there. A checkpoint holds the children reported since the
+one before, and a resumed supernet reports them again first: a driver killed after Tune kept the checkpoint but
+before it stored them loses none. Several supernets of one search (`--concurrency`) are
 independent: each has its own seed and its own strategy, and supernet k of K numbers its j-th proposal j * K + k,
 so every child has one trial number in the run, the same after a resume.
 """
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +34,10 @@ Report = Callable[..., None]
 # A round: this many steps of the shared weights, then this many children judged.
 STEPS_PER_ROUND = 100
 JUDGED_PER_ROUND = 20
+# A supernet's state (tens of MB: the shared weights and their momentum) is kept as a checkpoint at the end of a
+# round at most this often, and after its last round; a resume judges again the children judged since.
+CHECKPOINT_EVERY_S = 30.0
+REPORTED_CHILDREN = "children.json"  # in a checkpoint: the children reported since the one before
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class SupernetSettings:
     time_budget_s: float | None  # the supernets' share: the shared weights' learning rate falls over it
     steps_per_round: int = STEPS_PER_ROUND
     judged_per_round: int = JUDGED_PER_ROUND
+    checkpoint_every_s: float = CHECKPOINT_EVERY_S
     learning_rate: float = 0.05
 
 
@@ -75,10 +83,14 @@ def run_supernet(index: int, settings: SupernetSettings, data: TaskData, report:
                           total_steps=(rounds or 1) * settings.steps_per_round)
     if resume_from is not None:
         judge.restore(resume_from)
+        if (resume_from / REPORTED_CHILDREN).is_file():  # stored again (the store keeps one row per trial number)
+            report({"supernet": index, "architectures_judged": judge.judged, "replayed": True,
+                    "children": json.loads((resume_from / REPORTED_CHILDREN).read_text())})
     timing = np.random.default_rng([seed, 1])  # apart from the judge's, which a resume restores
     judge.latency = timed_children(lambda: settings.space.sample(timing), judge.size,
                                    lambda arch: _measured_latency(settings.space, arch, data))
     latency_error = judge.latency.relative_error
+    checkpointed, unkept = time.perf_counter(), []  # children reported since the last checkpoint
     while target is None or judge.judged < target:
         progress = None if settings.time_budget_s is None else (time.perf_counter() - started) / settings.time_budget_s
         loss = judge.train_shared(settings.steps_per_round, progress)
@@ -86,12 +98,24 @@ def run_supernet(index: int, settings: SupernetSettings, data: TaskData, report:
         children = judge.judge(count)
         if not children:
             break  # the strategy has nothing left to propose
+        reported = [{**dataclasses.asdict(child), "trial": child.trial * settings.supernets + index}
+                    for child in children]
+        unkept += reported
+        keep = (target is not None and judge.judged >= target) \
+            or time.perf_counter() - checkpointed >= settings.checkpoint_every_s
         report({"supernet": index, "shared_steps": judge.shared.steps, "shared_loss": loss,
-                "latency_error": latency_error,
-                "architectures_judged": judge.judged,
-                "children": [{**dataclasses.asdict(child), "trial": child.trial * settings.supernets + index}
-                             for child in children]},
-               save_state=judge.save)
+                "latency_error": latency_error, "architectures_judged": judge.judged, "children": reported},
+               save_state=_saver(judge, unkept) if keep else None)
+        if keep:
+            checkpointed, unkept = time.perf_counter(), []
+
+
+def _saver(judge: SupernetJudge, children: list[dict]) -> Callable[[Path], None]:
+    """Writes the supernet's state, and the children reported since the last checkpoint, into a folder."""
+    def save(folder: Path) -> None:
+        judge.save(folder)
+        (folder / REPORTED_CHILDREN).write_text(json.dumps(children))
+    return save
 
 
 def _measured_latency(space: SearchSpace, arch, data: TaskData) -> float:
