@@ -34,8 +34,8 @@ Report = Callable[..., None]
 # A round: this many steps of the shared weights, then this many children judged.
 STEPS_PER_ROUND = 100
 JUDGED_PER_ROUND = 20
-# A supernet's state (67 MB on MNIST: 8.8 million shared weights and their momentum) is kept as a checkpoint at the end of a
-# round at most this often, and after its last round; a resume judges again the children judged since.
+# A supernet's state (67 MB on MNIST: 8.8 million shared weights and their momentum) is kept as a checkpoint at
+# the end of a round at most this often, and after its last round; a resume judges again the children judged since.
 CHECKPOINT_EVERY_S = 30.0
 REPORTED_CHILDREN = "children.json"  # in a checkpoint: the children reported since the one before
 
