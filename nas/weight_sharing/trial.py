@@ -79,8 +79,8 @@ def run_supernet(index: int, settings: SupernetSettings, data: TaskData, report:
         strategy.enqueue(settings.space.references.values())  # the lecture's LeNet, judged like any child
     target = children_of(index, settings)
     rounds = None if target is None else -(-target // settings.judged_per_round)
-    judge = SupernetJudge(settings.space, data, strategy, settings.objective, seed, learning_rate=settings.learning_rate,
-                          total_steps=(rounds or 1) * settings.steps_per_round)
+    judge = SupernetJudge(settings.space, data, strategy, settings.objective, seed,
+                          learning_rate=settings.learning_rate, total_steps=(rounds or 1) * settings.steps_per_round)
     if resume_from is not None:
         judge.restore(resume_from)
         if (resume_from / REPORTED_CHILDREN).is_file():  # stored again (the store keeps one row per trial number)
