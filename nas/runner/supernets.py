@@ -7,17 +7,14 @@ weights, as the reports arrive in the driver.
 """
 from __future__ import annotations
 
-import dataclasses
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 from ray import tune
 
 from nas.progress import SearchObserver
-from nas.runner.tune import TrialPlan, worker_location
+from nas.runner.tune import TrialPlan, checkpointing_report
 from nas.weight_sharing.judge import SAVED_STATE
 from nas.weight_sharing.trial import SupernetSettings, run_supernet
 from nas.worker_memory import released_after
@@ -27,18 +24,7 @@ from results import JudgedWith, ResultStore, TrialRecord, TrialStatus
 def supernet_trial(config: dict, data, settings: SupernetSettings, experiment: str) -> None:
     """Tune's function trainable: run supernet `config["supernet"]`, going on from Tune's checkpoint after a retry,
     or from the run's last one after a resume (`config["resume_from"]`)."""
-    location = worker_location()
-    keep_checkpoints = Path(experiment).is_dir()
-
-    def report(figures: dict, save_state: Callable[[Path], None] | None = None) -> None:
-        metrics = {**figures, **location}
-        if save_state is None or not keep_checkpoints:
-            tune.report(metrics)
-            return
-        with tempfile.TemporaryDirectory(prefix="nas-supernet-") as folder:
-            save_state(Path(folder))
-            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
-
+    report = checkpointing_report(experiment)
     index = config["supernet"]
     checkpoint = tune.get_checkpoint()
     resume_from = (config.get("resume_from") or {}).get(str(index))

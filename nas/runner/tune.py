@@ -35,20 +35,7 @@ def search_trial(config: dict, data, settings: EvaluationSettings, experiment: s
     """Tune's function trainable: score `config["arch"]`, reporting after every epoch (nas.evaluator) with the
     training state as the trial's checkpoint, and going on from the last one after a retry (Tune's own checkpoint)
     or a resume of the run (`config["resume_from"]`, from StrategySearcher)."""
-    location = worker_location()
-    # Checkpoints go to the experiment folder under the output folder: from a node that cannot see it (another
-    # machine, no shared file system) Ray would refuse them, and the trial trains without.
-    keep_checkpoints = Path(experiment).is_dir()
-
-    def report(figures: dict, save_state: Callable[[Path], None] | None = None) -> None:
-        metrics = {**figures, **location}
-        if save_state is None or not keep_checkpoints:
-            tune.report(metrics)
-            return
-        with tempfile.TemporaryDirectory(prefix="nas-checkpoint-") as folder:
-            save_state(Path(folder))
-            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))  # copied before it returns
-
+    report = checkpointing_report(experiment)
     try:
         task_data = data.get()
     except Exception as error:  # the user's data function failed in this worker
@@ -64,6 +51,26 @@ def search_trial(config: dict, data, settings: EvaluationSettings, experiment: s
         with checkpoint.as_directory() as folder:
             Evaluator(settings).evaluate(config["trial"], config["arch"], task_data, report,
                                          resume_from=Path(folder))
+
+
+def checkpointing_report(experiment: str) -> Callable[..., None]:
+    """A trial's `report(figures, save_state=None)`: tune.report of the figures and where the trial ran, with the
+    files `save_state(folder)` writes as the trial's checkpoint when given. Checkpoints go to the experiment folder
+    under the output folder: from a node that cannot see it (another machine, no shared file system) Ray would
+    refuse them, and the trial goes on without."""
+    location = worker_location()
+    keep_checkpoints = Path(experiment).is_dir()
+
+    def report(figures: dict, save_state: Callable[[Path], None] | None = None) -> None:
+        metrics = {**figures, **location}
+        if save_state is None or not keep_checkpoints:
+            tune.report(metrics)
+            return
+        with tempfile.TemporaryDirectory(prefix="nas-checkpoint-") as folder:
+            save_state(Path(folder))
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))  # copied before it returns
+
+    return report
 
 
 def latest_checkpoints(experiment: Path) -> dict[int, str]:
