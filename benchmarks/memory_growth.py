@@ -4,11 +4,12 @@
     python benchmarks/memory_growth.py --trials 100 --space cnn
 
 The search is the command a user types (`python -m nas.search ... --top-k 0`, in its own process). Every second
-psutil reads the resident set size (RSS) of the driver and of each Ray worker that runs trials (processes whose
-command line names Tune's trainable), and the store says how many trials have finished. The growth of a process
-is the slope of a least-squares line through its samples after the first `--warm-up` trials (a worker's memory
-rises over its first 30-40 trials as TensorFlow's and the allocator's caches fill, then levels off) and until the
-last trial ends, in MB per 100 trials; the noise is the standard deviation of the samples around that line.
+psutil reads the resident set size (RSS) of the driver and of each Ray worker that runs its trials (processes under
+the driver whose command line names Tune's trainable), and the store says how many trials have finished. The
+growth of a process is the slope of a least-squares line through its samples after the first `--warm-up` trials
+(with glibc's malloc a worker's memory rose over its first 30-40 trials as TensorFlow's and the allocator's caches
+filled) and until the last trial ends, in MB per 100 trials; the noise is the standard deviation of the samples
+around that line.
 Prints a Markdown table and, with --plot, draws RSS against trials finished (matplotlib).
 """
 from __future__ import annotations
@@ -40,17 +41,22 @@ def finished_trials(store_path: Path) -> int:
         return 0
 
 
-def trial_workers() -> list[psutil.Process]:
+def trial_workers(driver: psutil.Process) -> list[psutil.Process]:
+    """The search's trial workers: they descend from its driver, which started the local Ray (another search's
+    workers on the machine are left out)."""
     workers = []
-    for process in psutil.process_iter(["cmdline"]):
-        command = " ".join(process.info["cmdline"] or [])
+    for process in driver.children(recursive=True):
+        try:
+            command = " ".join(process.cmdline())
+        except psutil.Error:  # it ended meanwhile
+            continue
         if any(mark in command for mark in WORKER_MARKS):
             workers.append(process)
     return workers
 
 
 def sample(driver: psutil.Process, samples: dict[str, list[tuple[int, float]]], finished: int) -> None:
-    processes = {"driver": driver, **{f"worker {process.pid}": process for process in trial_workers()}}
+    processes = {"driver": driver, **{f"worker {process.pid}": process for process in trial_workers(driver)}}
     for name, process in processes.items():
         try:
             samples.setdefault(name, []).append((finished, process.memory_info().rss / 2**20))

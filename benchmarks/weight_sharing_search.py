@@ -7,13 +7,15 @@ Each case is one `python -m nas.search --space cnn --strategy rl --seed S --json
 fresh store, timed from outside; the cases with and without `--weight-sharing` differ in that flag only, so each is
 the other's control. Reported per case, mean ± standard deviation over seeds: wall time, architectures judged (with
 shared weights) or trained (alone), the retrained winner's test accuracy and parameters, and how often the winner
-is the lecture's LeNet (trial 0). Each search's JSON summary is kept under --output, so a rerun measures only what
-is missing (benchmarks.seeds.measured_once).
+is the lecture's LeNet (trial 0); with weight sharing, how far the judged children's estimated latencies are off.
+Each search's JSON summary is kept under --output, so a rerun measures only what is missing
+(benchmarks.seeds.measured_once).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -46,7 +48,10 @@ def run_search(case: str, seed: int) -> dict:
     if finished.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{finished.stderr[-3000:]}")
     summary = json.loads(finished.stdout.strip().splitlines()[-1])
-    return {"command": " ".join(command[1:]), "wall_s": wall, "summary": summary}
+    # Each supernet prints how far its latency estimate is off (nas.progress: "within N% (median, leave-one-out)").
+    latency_errors = [int(percent)
+                      for percent in re.findall(r"within (\d+)% \(median, leave-one-out\)", finished.stderr)]
+    return {"command": " ".join(command[1:]), "wall_s": wall, "summary": summary, "latency_error_pct": latency_errors}
 
 
 def main() -> None:
@@ -61,14 +66,22 @@ def main() -> None:
         runs = [measured_once(args.output / f"{case}-seed{seed}.json", lambda: run_search(case, seed))
                 for seed in range(args.seeds)]
         bests = [run["summary"]["best"] for run in runs]
-        rows.append(f"| {case} | `{' '.join(CASES[case]) or '(defaults)'}` | {spread([r['wall_s'] for r in runs], digits=0)} "
+        rows.append(f"| {case} | `{' '.join(CASES[case]) or '(defaults)'}` "
+                    f"| {spread([r['wall_s'] for r in runs], digits=0)} "
                     f"| {spread([r['summary']['architectures_evaluated'] for r in runs], digits=0)} "
                     f"| {spread([best['test_accuracy'] for best in bests], 100)}% "
                     f"| {spread([best['params'] for best in bests], digits=0)} "
-                    f"| {sum(best['trial'] == 0 for best in bests)} of {len(runs)} |")
+                    f"| {sum(best['trial'] == 0 for best in bests)} of {len(runs)} "
+                    f"| {_latency_error(runs)} |")
         print(rows[-1], file=sys.stderr, flush=True)
     print_table(["case", "nas.search --space cnn --strategy rl ...", "wall s", "architectures judged or trained",
-                 "winner's test acc", "winner's params", "winner is LeNet (trial 0)"], rows, args.seeds)
+                 "winner's test acc", "winner's params", "winner is LeNet (trial 0)",
+                 "latency estimate off by (median, leave-one-out)"], rows, args.seeds)
+
+
+def _latency_error(runs: list[dict]) -> str:
+    errors = [error for run in runs for error in run.get("latency_error_pct", [])]
+    return f"{spread(errors, digits=0)}%" if errors else ""
 
 
 if __name__ == "__main__":

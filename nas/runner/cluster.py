@@ -98,6 +98,16 @@ def token_available() -> bool:
     return Path(token_file).is_file() if token_file else DEFAULT_TOKEN_FILE.is_file()
 
 
+# The trial workers' memory allocator is jemalloc, which Ray bundles (ray/core/libjemalloc.so) and preloads into its
+# own raylet. With glibc's malloc, a worker that trained model after model kept growing, 28-38 MB per 100 trials,
+# most of it freed heap that glibc kept; with jemalloc it stays flat (benchmarks/memory_growth.py, the README's
+# "Memory"). The raylet passes its preload on to the workers it starts when PRELOAD_ON_WORKERS=1 is in its
+# environment: set here for a local Ray, and in the README's `ray start` lines for a cluster. The settings return
+# freed pages to the system within a second from a background thread; glibc's malloc ignores them.
+PRELOAD_ON_WORKERS = "RAY_LD_PRELOAD_ON_WORKERS"
+WORKER_ALLOCATOR_SETTINGS = {"MALLOC_CONF": "background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0"}
+
+
 class _DropTokenNotice(logging.Filter):
     """Ray 2.60 warns on every local start that token authentication is on; for a Ray we start, that is noise."""
 
@@ -117,7 +127,8 @@ def start_ray(address: str | None, output: Path, user_modules: list[ModuleType])
     # bookkeeping; ours say what happened to each trial.
     logging.getLogger("ray.tune").setLevel(logging.ERROR)
     quiet = dict(logging_level=logging.WARNING, log_to_driver=False)
-    runtime_env = _code_for_the_workers(user_modules)
+    code, allocator = _code_for_the_workers(user_modules), {"env_vars": dict(WORKER_ALLOCATOR_SETTINGS)}
+    runtime_env = {**code, **allocator}
     if address:
         # While Ray connects, its C++ client logs a line a second to the process's stderr for as long as the
         # cluster refuses it; those lines are held back, and shown only if the join succeeds after all.
@@ -130,8 +141,9 @@ def start_ray(address: str | None, output: Path, user_modules: list[ModuleType])
                 raise ClusterError(f"Cannot join the Ray cluster at {address}{refused}: {reason}. Expected a "
                                    f"running cluster that accepts this machine; {HINT}") from None
         return True
+    os.environ.setdefault(PRELOAD_ON_WORKERS, "1")  # read by the raylet this starts
     ray.init(_temp_dir=ray_temp_dir(output), include_dashboard=False,
-             runtime_env=runtime_env if user_modules else None, **quiet)
+             runtime_env=runtime_env if user_modules else allocator, **quiet)
     _local_sessions.append(_session_dir())
     return True
 

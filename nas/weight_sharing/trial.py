@@ -31,9 +31,15 @@ from strategies import get_strategy
 # report(figures, save_state=None), as nas.evaluator's: save_state(folder) writes the supernet's state there.
 Report = Callable[..., None]
 
-# A round: this many steps of the shared weights, then this many children judged.
-STEPS_PER_ROUND = 100
+# A round: this many steps of the shared weights, then this many children judged. Fewer steps judge more children
+# in a time budget; the ranking did not improve with longer training (tau 0.70 after 300, 1000 and 3000 steps:
+# benchmarks/ranking_honesty.py).
+STEPS_PER_ROUND = 50
 JUDGED_PER_ROUND = 20
+# The rl controller's samples per update with shared weights, unless the user sets batch_size: ENAS's
+# (controller_num_aggregate=20 in its macro search). A converged controller mostly samples children it has seen,
+# each answered from memory; one update per sample, and a fresh draw after each, took most of a round's time.
+RL_SAMPLES_PER_UPDATE = 20
 # A supernet's state (67 MB on MNIST: 8.8 million shared weights and their momentum) is kept as a checkpoint at
 # the end of a round at most this often, and after its last round; a resume judges again the children judged since.
 CHECKPOINT_EVERY_S = 30.0
@@ -74,7 +80,10 @@ def run_supernet(index: int, settings: SupernetSettings, data: TaskData, report:
     started = time.perf_counter()
     prepare_tensorflow(settings.threads)
     seed = settings.seed + index
-    strategy = get_strategy(settings.strategy, settings.space, seed=seed, **settings.strategy_options)
+    options = dict(settings.strategy_options)
+    if settings.strategy == "rl":
+        options.setdefault("batch_size", RL_SAMPLES_PER_UPDATE)
+    strategy = get_strategy(settings.strategy, settings.space, seed=seed, **options)
     if index == 0:
         strategy.enqueue(settings.space.references.values())  # the lecture's LeNet, judged like any child
     target = children_of(index, settings)

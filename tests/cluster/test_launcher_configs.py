@@ -1,7 +1,7 @@
 """The Ray cluster launcher configs in cluster/: Ray's own validation accepts them, and they hold what a search on
-a cluster relies on (GPU workers that scale from zero, a spot option, this project installed on every node, and
-token authentication set alike on the head and the workers). Offline: no cloud credentials, boto3 or Google
-libraries needed."""
+a cluster relies on (GPU workers that scale from zero, a spot option, this project installed on every node,
+token authentication set alike on the head and the workers, and jemalloc in the trial workers). Offline: no cloud
+credentials, boto3 or Google libraries needed."""
 from __future__ import annotations
 
 import copy
@@ -15,6 +15,8 @@ import pytest
 import yaml
 from packaging.version import Version
 from ray.autoscaler._private.util import prepare_config, validate_config
+
+from nas.runner.cluster import PRELOAD_ON_WORKERS
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOUDS = ["aws", "gcp"]
@@ -199,6 +201,15 @@ def test_token_auth_is_set_alike_on_head_and_workers(cloud):
     # RAY_AUTH_TOKEN_PATH: with it pointing at a file not made yet, `ray get-auth-token --generate` fails.
     assert any("export RAY_AUTH_MODE=token" in command and ".bashrc" in command for command in config["setup_commands"])
     assert not any("export RAY_AUTH_TOKEN_PATH" in command for command in config["setup_commands"])
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_every_node_hands_rays_jemalloc_on_to_its_trial_workers(cloud):
+    # Without it, a node's workers use glibc's malloc and grow with every trial (nas/runner/cluster.py).
+    config = prepared(cloud)
+    for commands in ["head_start_ray_commands", "worker_start_ray_commands"]:
+        env, _ = ray_start(config[commands])
+        assert env.get(PRELOAD_ON_WORKERS) == "1", commands
 
 
 def test_both_clouds_set_up_nodes_alike():

@@ -1,9 +1,16 @@
 """A reused worker frees what a trial left: the gradient functions TensorFlow registered for it above all
-(nas/worker_memory.py says why they held every trained model)."""
+(nas/worker_memory.py says why they held every trained model), and its memory allocator is Ray's jemalloc
+(nas/runner/cluster.py)."""
 from __future__ import annotations
 
-import numpy as np
+import os
+import sys
+from pathlib import Path
 
+import numpy as np
+import pytest
+
+from nas.runner.cluster import WORKER_ALLOCATOR_SETTINGS, start_ray, stop_ray
 from nas.worker_memory import gradient_registry, released_after
 
 
@@ -45,3 +52,19 @@ def test_released_after_frees_even_when_the_trial_raises():
     except RuntimeError:
         pass
     assert _custom_gradients() == older
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps; Ray bundles jemalloc on Linux")
+def test_the_workers_of_a_local_ray_allocate_with_rays_jemalloc(tmp_path):
+    import ray
+
+    assert start_ray(None, tmp_path, [])
+    try:
+        @ray.remote
+        def allocator() -> tuple[bool, str | None]:
+            return "libjemalloc" in Path("/proc/self/maps").read_text(), os.environ.get("MALLOC_CONF")
+
+        loaded, settings = ray.get(allocator.remote())
+    finally:
+        stop_ray()
+    assert loaded and settings == WORKER_ALLOCATOR_SETTINGS["MALLOC_CONF"]
