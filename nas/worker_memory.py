@@ -38,7 +38,8 @@ def gradient_registry() -> dict | None:
 def released_after() -> Iterator[None]:
     """Run a trial (or a final training), then free what it left behind: the custom gradients it registered,
     Keras' global state, Python's reference cycles (models, optimizers and datasets refer to each other), and the
-    free C heap glibc keeps after TensorFlow freed it (malloc_trim hands those pages back to the system)."""
+    free C heap glibc keeps after TensorFlow freed it (malloc_trim hands those pages back to the system, where a
+    worker runs on glibc's malloc; nas's Ray workers run on jemalloc, nas/runner/cluster.py)."""
     registry = gradient_registry()
     registered_before = set(registry) if registry is not None else set()
     try:
