@@ -99,7 +99,7 @@ def token_available() -> bool:
 
 
 # The trial workers' memory allocator is jemalloc, which Ray bundles (ray/core/libjemalloc.so) and preloads into its
-# own raylet. With glibc's malloc, a worker that trained model after model kept growing, 28-38 MB per 100 trials,
+# own raylet. With glibc's malloc, a worker that trained model after model kept growing, 28-40 MB per 100 trials,
 # most of it freed heap that glibc kept; with jemalloc it stays flat (benchmarks/memory_growth.py, the README's
 # "Memory"). The raylet passes its preload on to the workers it starts when PRELOAD_ON_WORKERS=1 is in its
 # environment: set here for a local Ray, and in the README's `ray start` lines for a cluster. The settings return
