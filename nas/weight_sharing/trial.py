@@ -4,9 +4,9 @@ It trains the shared weights and judges the strategy's proposals in rounds (nas/
 each round reports the children it judged; every 30 s or so, with the supernet's state to keep as the trial's
 checkpoint, so a retried or resumed supernet goes on from there. A checkpoint holds the children reported since the
 one before, and a resumed supernet reports them again first: a driver killed after Tune kept the checkpoint but
-before it stored them loses none. Several supernets of one search (`--concurrency`) are
-independent: each has its own seed and its own strategy, and supernet k of K numbers its j-th proposal j * K + k,
-so every child has one trial number in the run, the same after a resume.
+before it stored them loses none. Several supernets of one search (`--concurrency`) are independent: each has its
+own seed and its own strategy, and supernet k of K numbers its j-th proposal j * K + k, so every child has one
+trial number in the run, the same after a resume.
 """
 from __future__ import annotations
 
