@@ -6,8 +6,9 @@
 Each case is one `python -m nas.search --space cnn --strategy rl --seed S --json ...` in a fresh process with a
 fresh store, timed from outside; the cases with and without `--weight-sharing` differ in that flag only, so each is
 the other's control. Reported per case, mean ± standard deviation over seeds: wall time, architectures judged (with
-shared weights) or trained (alone), the retrained winner's test accuracy and parameters, and how often the winner
-is the lecture's LeNet (trial 0); with weight sharing, how far the judged children's estimated latencies are off.
+shared weights) or trained (alone), the weight-sharing search's shortlist trained alone, the retrained winner's test
+accuracy and parameters, and how often the winner is the lecture's LeNet (trial 0); with weight sharing, how far
+the judged children's estimated latencies are off.
 Each search's JSON summary is kept under --output, so a rerun measures only what is missing
 (benchmarks.seeds.measured_once).
 """
@@ -68,15 +69,28 @@ def main() -> None:
         bests = [run["summary"]["best"] for run in runs]
         rows.append(f"| {case} | `{' '.join(CASES[case]) or '(defaults)'}` "
                     f"| {spread([r['wall_s'] for r in runs], digits=0)} "
-                    f"| {spread([r['summary']['architectures_evaluated'] for r in runs], digits=0)} "
+                    f"| {spread([_judged_or_trained(r['summary']) for r in runs], digits=0)} "
+                    f"| {spread([_shortlisted(r['summary']) for r in runs], digits=0)} "
                     f"| {spread([best['test_accuracy'] for best in bests], 100)}% "
                     f"| {spread([best['params'] for best in bests], digits=0)} "
                     f"| {sum(best['trial'] == 0 for best in bests)} of {len(runs)} "
                     f"| {_latency_error(runs)} |")
         print(rows[-1], file=sys.stderr, flush=True)
     print_table(["case", "nas.search --space cnn --strategy rl ...", "wall s", "architectures judged or trained",
+                 "shortlist trained alone",
                  "winner's test acc", "winner's params", "winner is LeNet (trial 0)",
                  "latency estimate off by (median, leave-one-out)"], rows, args.seeds)
+
+
+def _judged_or_trained(summary: dict) -> int:
+    """Architectures judged with shared weights, or trained when the search has no weight sharing."""
+    return summary.get("architectures_judged") or summary["architectures_evaluated"]
+
+
+def _shortlisted(summary: dict) -> int:
+    """A weight-sharing search's trials trained alone (its shortlist); 0 without weight sharing."""
+    judged = summary.get("architectures_judged") or 0
+    return summary["architectures_evaluated"] - judged if judged else 0
 
 
 def _latency_error(runs: list[dict]) -> str:

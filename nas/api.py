@@ -141,6 +141,9 @@ def prepare_search(settings: dict[str, Any], store: ResultStore | None = None, n
         from nas.weight_sharing import check_weight_sharing
 
         check_weight_sharing(config, space.space)
+    elif "shortlist" in given:
+        raise SettingError("shortlist", "trains the best architectures judged with shared weights; expected "
+                                        "weight_sharing with it, or no shortlist")
     modules = tuple(module for module in (space.module, defining_module(references["data"]),
                                           defining_module(references["train_fn"])) if module is not None)
     if callbacks is not None and not isinstance(callbacks, (list, tuple)):

@@ -28,7 +28,7 @@ from nas.models import model_path, save_model_file
 from nas.objectives import OVER_LIMIT_REWARD, Objective
 from nas.progress import SearchObserver
 from nas.settings import SearchConfig
-from results import ResultStore, RunCost, RunRecord, RunStatus, TrialRecord, TrialStatus, run_costs
+from results import JudgedWith, ResultStore, RunCost, RunRecord, RunStatus, TrialRecord, TrialStatus, run_costs
 from results.lease import RunLease, lease_expiry, new_owner
 from results.pareto import pareto_indices
 from search_spaces import SearchSpace
@@ -74,6 +74,7 @@ class SearchSummary:
     objective: Objective
     pareto_front: list[TrialRecord] = dataclasses.field(default_factory=list)  # objective pareto: the front
     final_trainings: list[FinalTrainingSummary] = dataclasses.field(default_factory=list)  # this session's
+    architectures_judged: int = 0  # completed trials scored with shared weights (a weight-sharing search's children)
 
 
 def run_search(config: SearchConfig, inputs: SearchInputs, store: ResultStore, name: str, resume: bool = False,
@@ -123,7 +124,9 @@ def _search(config: SearchConfig, inputs: SearchInputs, store: ResultStore, name
         observer.search_started(run.name, objective.name, objective.direction.value == "max", config.trials,
                                 len(stored) - len(strategy.outstanding), trial_score(ranked[0]) if ranked else None)
         try:
-            if remaining is None or remaining > 0:
+            # A weight-sharing run whose shortlist was being trained has its supernets behind it.
+            shortlisting = config.weight_sharing and any(trial.judged_with is JudgedWith.TRAINING for trial in stored)
+            if (remaining is None or remaining > 0) and not shortlisting:
                 _run_trials(config, inputs, run.name, strategy, data, store, observer, remaining,
                             config.search_budget_s(time.perf_counter() - start), told_late)
             elif told_late:  # no trial left to run: the strategy hears the last ones, for its stored state
@@ -132,6 +135,8 @@ def _search(config: SearchConfig, inputs: SearchInputs, store: ResultStore, name
                 StrategySearcher(strategy, _over_limit_reward(objective), finished=told_late)
                 store.update_run(run.name, strategy_state=strategy.state_dict())
             margin_deadline = None if deadline is None else deadline - FINAL_TRAINING_MARGIN_S
+            if config.weight_sharing and config.top_k and config.shortlist:
+                _train_shortlist(config, inputs, run.name, data, store, observer, margin_deadline)
             final_trainings = _final_training(config, inputs, store, run.name, data, observer, margin_deadline)
             store.update_run(run.name, status=RunStatus.COMPLETED, finished_at=_now())
         except KeyboardInterrupt:
@@ -209,6 +214,30 @@ def _run_supernets(config: SearchConfig, inputs: SearchInputs, plan, data: TaskD
                   observer)
 
 
+def _train_shortlist(config: SearchConfig, inputs: SearchInputs, run: str, data: TaskData, store: ResultStore,
+                     observer, deadline: float | None) -> None:
+    """A weight-sharing search's shortlist: its best judged children trained alone, as the run's trials of a search
+    without weight sharing would be (nas/weight_sharing/shortlist.py). Under a time budget it gets SHORTLIST_SHARE
+    of it, out of the final training's share; a trial it stops keeps the score of its last finished epoch."""
+    from nas.runner.tune import TrialPlan, run_trials
+    from nas.weight_sharing.shortlist import SHORTLIST_SHARE, shortlist_to_train
+
+    objective = config.objective_spec
+    strategy, count, chosen = shortlist_to_train(store.trials(run), objective, config.shortlist, inputs.space)
+    if count == 0:
+        return
+    budget = None
+    if deadline is not None and config.time_budget is not None:
+        budget = max(1.0, min(config.time_budget * SHORTLIST_SHARE, (deadline - time.time()) / 2))
+    cpus = min(1.0, config.cpus_per_trial)  # one core each, as the trials of a search without weight sharing
+    plan = TrialPlan(run, config.output_path / "ray_results" / "shortlist", cpus, config.gpus_per_trial, None,
+                     config.scheduler, config.epochs, config.trial_retries, count, budget,
+                     _over_limit_reward(objective))
+    observer.shortlist_started(chosen, count, config.epochs, budget)
+    settings = _evaluation_settings(config, inputs, data, final=False, threads=max(1, int(cpus)))
+    run_trials(plan, strategy, _payload(config, inputs, data, final=False), settings, store, observer)
+
+
 def _ray_lost(store: ResultStore, name: str, lease: RunLease, process: str) -> None:
     """The local Ray died under the search (cluster.LocalRayWatch): the run is marked interrupted and given back,
     and the user told how to go on, before the process exits."""
@@ -232,7 +261,8 @@ def _open_run(config: SearchConfig, store: ResultStore, name: str, resume: bool,
     told_late: list[tuple[Trial, dict | None]] = []
     if resume and config.weight_sharing:  # the supernets keep their strategies' states in their checkpoints
         run = stored_run(store, name)
-        judged = sum(trial.status is TrialStatus.COMPLETED for trial in store.trials(run.name))
+        judged = sum(trial.status is TrialStatus.COMPLETED and trial.judged_with is JudgedWith.SHARED_WEIGHTS
+                     for trial in store.trials(run.name))
         remaining = None if config.trials is None else config.trials - judged
     elif resume:
         from nas.runner.searcher import stored_result  # Ray is running by now
@@ -273,9 +303,13 @@ def trial_score(trial: TrialRecord) -> float | None:
 
 def ranked_trials(trials: list[TrialRecord], objective: Objective = Objective()) -> list[TrialRecord]:
     """Scored trials, best first by the objective (ties: fewer parameters first). For a Pareto search, the trials
-    of the Pareto front only (accuracy, latency, params), by validation accuracy."""
+    of the Pareto front only (accuracy, latency, params), by validation accuracy. Where some were trained and
+    others only judged with shared weights (a weight-sharing search's shortlist), the trained ones alone: a score
+    from training outranks any shared-weight score, and the two are not on one scale."""
     scored = [trial for trial in trials if trial_score(trial) is not None and trial.latency_ms is not None
               and trial.params is not None and trial.status in (TrialStatus.COMPLETED, TrialStatus.STOPPED)]
+    trained = [trial for trial in scored if trial.judged_with is JudgedWith.TRAINING]
+    scored = trained or scored
     if objective.multi_objective:
         front = pareto_indices(scored)
         scored = [trial for index, trial in enumerate(scored) if index in front]
@@ -342,9 +376,11 @@ def summarize(store: ResultStore, run: str, wall_seconds: float, objective: Obje
     trials = store.trials(run)
     count = lambda status: sum(trial.status is status for trial in trials)  # noqa: E731
     ranked = ranked_trials(trials, objective)
+    judged = sum(trial.status is TrialStatus.COMPLETED and trial.judged_with is JudgedWith.SHARED_WEIGHTS
+                 for trial in trials)
     return SearchSummary(run, count(TrialStatus.COMPLETED), count(TrialStatus.FAILED), count(TrialStatus.STOPPED),
                          wall_seconds, ranked[0] if ranked else None, run_costs(store, [run])[0], objective,
-                         pareto_front=ranked if objective.multi_objective else [])
+                         pareto_front=ranked if objective.multi_objective else [], architectures_judged=judged)
 
 
 def stored_run(store: ResultStore, name: str | None) -> RunRecord:

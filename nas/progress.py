@@ -36,6 +36,11 @@ class SearchObserver:
     def children_judged(self, supernet: int, children: list[TrialRecord], judged: int) -> None:
         """A supernet of a weight-sharing search judged `children` (stored as trials), `judged` so far in all."""
 
+    def shortlist_started(self, shortlisted: list[TrialRecord], to_train: int, epochs: int,
+                          seconds: float | None) -> None:
+        """A weight-sharing search trains its best judged children alone (`to_train` of `shortlisted` are left,
+        `epochs` each, within `seconds` when there is a time budget); their trials follow."""
+
     def final_training_started(self, winners: list[TrialRecord], epochs: int, seconds_left: float | None) -> None:
         ...
 
@@ -140,6 +145,16 @@ class SearchProgress(SearchObserver):
             over = sum(child.status is TrialStatus.FAILED for child in children)
             self._line(f"supernet {supernet}: {judged} architectures judged with shared weights, {len(children) - over} "
                        f"more and {over} over a limit or failed  ({self.done}/{self.total or '?'}, {self._status()})")
+
+    def shortlist_started(self, shortlisted: list[TrialRecord], to_train: int, epochs: int,
+                          seconds: float | None) -> None:
+        self.close()
+        judged = ", ".join(f"{child.number} ({percent(child.validation_accuracy)})" for child in shortlisted)
+        within = "" if seconds is None else f", within {seconds:.0f}s"
+        self._line(f"the {len(shortlisted)} best judged with shared weights, trial (accuracy): {judged}; "
+                   f"{to_train} to train alone, {epochs} epoch(s) each as the trials of a search without weight "
+                   f"sharing{within}. The final training picks among them")
+        self.total, self.done, self.failed, self.best = to_train, 0, 0, None
 
     def final_training_started(self, winners: list[TrialRecord], epochs: int, seconds_left: float | None) -> None:
         self.close()

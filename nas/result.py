@@ -42,6 +42,8 @@ class SearchResult:
             "trials_stopped": summary.trials_stopped,
             # scored, by training or with shared weights (a trial over a hard limit is not)
             "architectures_evaluated": summary.trials_completed + summary.trials_stopped,
+            # of them, with shared weights; the others were trained (a weight-sharing search's shortlist)
+            "architectures_judged": summary.architectures_judged,
             "wall_seconds": round(summary.wall_seconds, 3),
             "cpu_hours": round(summary.cost.cpu_hours, 6), "gpu_hours": round(summary.cost.gpu_hours, 6),
             "objective": summary.objective.name, "direction": summary.objective.direction.value,

@@ -39,6 +39,9 @@ DEFAULT_BATCH_SIZE = 32
 DEFAULT_TOP_K = 1
 # With weight sharing, architectures judged when no trials or time budget are given.
 DEFAULT_JUDGED_CHILDREN = 1000
+# With weight sharing, the best judged trained alone before the final training picks among them
+# (nas/weight_sharing/shortlist.py).
+DEFAULT_SHORTLIST = 10
 DEFAULT_TRIAL_RETRIES = 2
 DEFAULT_RESOURCE_WAIT_S = 600.0
 DEFAULT_OUTPUT = "nas-runs"
@@ -92,7 +95,8 @@ class SearchConfig:
                                     help="judge architectures with the shared weights of one supernet instead of "
                                          "training each (ENAS): thousands in the time of tens; trials counts "
                                          f"architectures judged (default: {DEFAULT_JUDGED_CHILDREN:,}). The cnn "
-                                         "space only; the best are retrained from scratch at the end")
+                                         "space only; the best judged are trained alone (shortlist), and the "
+                                         "best of those retrained at the end")
     num_classes: int | None = _setting(group="what", check=checks.optional(checks.integer(2)), metavar="K",
                                        help="classes of a classification (default: the largest training label + 1)")
     # Budget
@@ -118,6 +122,11 @@ class SearchConfig:
     top_k: int = _setting(DEFAULT_TOP_K, group="budget", check=checks.integer(0), metavar="K", resumable=True,
                           help="architectures retrained, saved and tested at the end; 0 skips it "
                                f"(default: {DEFAULT_TOP_K})")
+    shortlist: int = _setting(DEFAULT_SHORTLIST, group="budget", check=checks.integer(0), metavar="N",
+                              resumable=True,
+                              help="with weight_sharing: the N best judged are trained alone with the trial recipe, "
+                                   "and the final training retrains the top_k of those; 0 retrains the best judged "
+                                   f"directly (default: {DEFAULT_SHORTLIST})")
     # Training recipe
     optimizer: Any = _setting(Optimizer.ADAM, group="recipe", check=checks.optimizer, choices=values(Optimizer),
                               metavar="NAME", help="a Keras optimizer: " + ", ".join(o.value for o in Optimizer)

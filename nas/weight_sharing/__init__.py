@@ -5,6 +5,7 @@
   proposals with them.
 - `latency_estimate.py`: the latency of judged children, fitted to children that were built and timed.
 - `trial.py`: one supernet from start to end, as nas/runner/supernets.py runs it on Ray Tune.
+- `shortlist.py`: the best judged, trained alone before the final training picks among them.
 """
 from __future__ import annotations
 
