@@ -151,9 +151,9 @@ class SearchProgress(SearchObserver):
         self.close()
         judged = ", ".join(f"{child.number} ({percent(child.validation_accuracy)})" for child in shortlisted)
         within = "" if seconds is None else f", within {seconds:.0f}s"
-        self._line(f"the {len(shortlisted)} best judged with shared weights, trial (accuracy): {judged}; "
-                   f"{to_train} to train alone, {epochs} epoch(s) each as the trials of a search without weight "
-                   f"sharing{within}. The final training picks among them")
+        self._line(f"shortlist, the best judged with shared weights of each depth in turn, trial (accuracy): "
+                   f"{judged}; {to_train} to train alone, {epochs} epoch(s) each as the trials of a search without "
+                   f"weight sharing{within}. The final training picks among them")
         self.total, self.done, self.failed, self.best = to_train, 0, 0, None
 
     def final_training_started(self, winners: list[TrialRecord], epochs: int, seconds_left: float | None) -> None:

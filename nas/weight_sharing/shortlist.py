@@ -1,13 +1,13 @@
 """The shortlist of a weight-sharing search: its best judged children, trained alone before the final training.
 
 Shared weights rank architectures coarsely among the good ones (README, "Ranking honesty": among the better half,
-Kendall's tau 0.33-0.41, and 2-4 of the 20 best trained alone are among the 20 best judged), and they favour
-shallow children, which learn fastest from their share of the steps. So the final training does not take the best
-judged on one judgement: the `shortlist` best judged (distinct architectures) are first trained alone with the
-trial recipe, as ordinary trials of the run, and the final training retrains the top-k of those (a score from
-training alone outranks any shared-weight score: nas.experiment.ranked_trials). Single-path one-shot NAS and
-ENAS likewise rank candidates with the supernet, then train the chosen from scratch; this step spends a few
-trials on making the choice with the judgement the user's final model will be trained by.
+Kendall's tau 0.33-0.41, and 2-4 of the 20 best trained alone are among the 20 best judged), and they judge deep
+children low (`shortlisted`). So the final training does not take the best judged on one judgement: the best
+judged of each depth in turn (`shortlist` distinct architectures) are first trained alone with the trial recipe,
+as ordinary trials of the run, and the final training retrains the top-k of those (a score from training alone
+outranks any shared-weight score: nas.experiment.ranked_trials). ENAS and single-path one-shot NAS likewise rank
+candidates with the supernet, then train the chosen from scratch; this step makes the choice among them with the
+judgement a search without weight sharing uses.
 """
 from __future__ import annotations
 
