@@ -261,9 +261,7 @@ def _open_run(config: SearchConfig, store: ResultStore, name: str, resume: bool,
     told_late: list[tuple[Trial, dict | None]] = []
     if resume and config.weight_sharing:  # the supernets keep their strategies' states in their checkpoints
         run = stored_run(store, name)
-        judged = sum(trial.status is TrialStatus.COMPLETED and trial.judged_with is JudgedWith.SHARED_WEIGHTS
-                     for trial in store.trials(run.name))
-        remaining = None if config.trials is None else config.trials - judged
+        remaining = None if config.trials is None else config.trials - judged_count(store.trials(run.name))
     elif resume:
         from nas.runner.searcher import stored_result  # Ray is running by now
 
@@ -294,6 +292,12 @@ def _open_run(config: SearchConfig, store: ResultStore, name: str, resume: bool,
     store.update_run(run.name, status=RunStatus.RUNNING, config=config.to_dict(),
                      strategy_state=None if config.weight_sharing else strategy.state_dict())
     return store.get_run(run.name), remaining, told_late
+
+
+def judged_count(trials: list[TrialRecord]) -> int:
+    """Trials completed with shared weights: a weight-sharing search's judged children (its shortlist is trained)."""
+    return sum(trial.status is TrialStatus.COMPLETED and trial.judged_with is JudgedWith.SHARED_WEIGHTS
+               for trial in trials)
 
 
 def trial_score(trial: TrialRecord) -> float | None:
@@ -376,11 +380,10 @@ def summarize(store: ResultStore, run: str, wall_seconds: float, objective: Obje
     trials = store.trials(run)
     count = lambda status: sum(trial.status is status for trial in trials)  # noqa: E731
     ranked = ranked_trials(trials, objective)
-    judged = sum(trial.status is TrialStatus.COMPLETED and trial.judged_with is JudgedWith.SHARED_WEIGHTS
-                 for trial in trials)
     return SearchSummary(run, count(TrialStatus.COMPLETED), count(TrialStatus.FAILED), count(TrialStatus.STOPPED),
                          wall_seconds, ranked[0] if ranked else None, run_costs(store, [run])[0], objective,
-                         pareto_front=ranked if objective.multi_objective else [], architectures_judged=judged)
+                         pareto_front=ranked if objective.multi_objective else [],
+                         architectures_judged=judged_count(trials))
 
 
 def stored_run(store: ResultStore, name: str | None) -> RunRecord:
