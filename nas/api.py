@@ -71,17 +71,21 @@ def search(space: Any = None, *, validation_data: Any = None, test_data: Any = N
     try:
         config, inputs = prepare_search(settings, store, name, resume, validation_data, test_data, callbacks)
         name = name or default_run_name(inputs.space.name, config.strategy)
-        from nas.progress import search_observer
+        from nas.progress import SearchObservers, TensorBoardWriter, search_observer
 
         observer = search_observer(progress)
+        if config.tensorboard:
+            observer = SearchObservers([observer, TensorBoardWriter(config.tensorboard)])
         try:
             summary = run_search(config, inputs, store, name, resume, observer)
         finally:
             observer.close()
         report = write_run_report(store, summary.run, config.output_path)
+        tensorboard = write_run_for_tensorboard(store, summary.run, config.tensorboard) if config.tensorboard \
+            else None
         if summary.best is None and summary.trials_failed:
             raise _every_trial_failed(store, summary.run, report)
-        return SearchResult(summary, storage_url(storage, output), report)
+        return SearchResult(summary, storage_url(storage, output), report, tensorboard and str(tensorboard))
     finally:
         store.close()
 
@@ -195,6 +199,18 @@ def write_run_report(store: ResultStore, run: str, folder: Path) -> str | None:
         logger.warning("Could not write the report %s: %s", path, error.strerror)
         return None
     return str(path)
+
+
+def write_run_for_tensorboard(store: ResultStore, run: str, folder: str | Path) -> Path | None:
+    """The whole run for TensorBoard under `folder`/RUN (results/tensorboard.py); as for the report, a failure to
+    write is a warning."""
+    from results.tensorboard import write_run
+
+    try:
+        return write_run(Path(folder).expanduser().resolve(), store.get_run(run), store.trials(run))
+    except OSError as error:
+        logger.warning("Could not write run %s for TensorBoard under %s: %s", run, folder, error.strerror or error)
+        return None
 
 
 def leaderboard_rows(run: str | None = None, *, output: str = DEFAULT_OUTPUT, storage: str | None = None,

@@ -15,7 +15,7 @@ import sys
 import types
 from typing import Any, Callable, NoReturn
 
-from nas import checks
+from nas import checks, tensorflow_logs
 from nas.errors import NasError, SearchFailedError, SettingError
 
 EXIT_OK = 0
@@ -168,8 +168,8 @@ def use_color(stream) -> bool:
 
 def quiet_libraries() -> None:
     """Keep TensorFlow's and Ray's chatter off the user's terminal; our own output is on stderr."""
-    # Level 2 hides TensorFlow's INFO and WARNING log lines. TensorFlow 2.21 still prints two absl lines when it
-    # starts (oneDNN's notice among them), which this does not hide. oneDNN itself stays on: turning it off
-    # (TF_ENABLE_ONEDNN_OPTS=0) doubled a LeNet epoch's time on 2 cores.
+    # Level 2 hides TensorFlow's INFO and WARNING log lines once absl is initialised; the lines it prints before
+    # that (oneDNN's notice among them) are dropped as it is imported (nas/tensorflow_logs.py).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    tensorflow_logs.quiet_tensorflow_import()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -145,7 +145,8 @@ class Evaluator:
                 report({**figures, **result.metrics, "epoch": result.epoch,
                         "epochs_planned": None if settings.train_fn else recipe.epochs,
                         "validation_accuracy": result.metrics.get("val_accuracy"), "score": score,
-                        "reward": objective.reward(score), "train_seconds": result.train_seconds},
+                        "reward": objective.reward(score), "train_seconds": result.train_seconds,
+                        "training_metrics": result.training_metrics},
                        save_state=save_state)
 
             if settings.train_fn is not None:

@@ -121,8 +121,14 @@ def _search(config: SearchConfig, inputs: SearchInputs, store: ResultStore, name
         lease.start()  # a new run is ours from its creation
         stored = store.trials(run.name)  # a resumed run's earlier sessions
         ranked = ranked_trials(stored, objective)
+        # The counts are the run's, over all its sessions: the trials --trials counts (a weight-sharing run's
+        # judged children), and those a stopped session left in flight, which run again.
+        in_flight = [trial.number for trial in stored if trial.status is TrialStatus.RUNNING]
+        done_before = judged_count(stored) if config.weight_sharing else len(stored) - len(in_flight)
         observer.search_started(run.name, objective.name, objective.direction.value == "max", config.trials,
-                                len(stored) - len(strategy.outstanding), trial_score(ranked[0]) if ranked else None)
+                                done_before, trial_score(ranked[0]) if ranked else None)
+        if in_flight:
+            observer.trials_interrupted(in_flight)
         try:
             # A weight-sharing run whose shortlist was being trained has its supernets behind it.
             shortlisting = config.weight_sharing and any(trial.judged_with is JudgedWith.TRAINING for trial in stored)

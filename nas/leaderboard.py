@@ -1,4 +1,5 @@
-"""`python -m nas.leaderboard`: the stored trials of all runs (or of one), best first: table, CSV, JSON, Markdown, HTML.
+"""`python -m nas.leaderboard`: the stored trials of all runs (or of one), best first: table, CSV, JSON, Markdown, HTML,
+or event files for TensorBoard.
 
 In Python, `nas.leaderboard(...)` returns them as a pandas DataFrame (nas/api.py). Both read the same default store
 as `nas.search` (SQLite under ./nas-runs) and import neither TensorFlow nor Ray.
@@ -41,7 +42,8 @@ def build_parser() -> cli.ArgumentParser:
     show.add_argument("--sort", choices=list(SORT_KEYS), default="score", metavar="METRIC",
                       help=f"rank by: {', '.join(SORT_KEYS)} (default: score, each run's objective)")
     show.add_argument("--format", choices=FORMATS, default="table", help="default: table")
-    show.add_argument("--to", metavar="FILE", help="write to FILE instead of stdout (--format html needs it)")
+    show.add_argument("--to", metavar="FILE", help="write to FILE instead of stdout (--format html needs it; "
+                                                   "--format tensorboard needs a folder)")
     return parser
 
 
@@ -49,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.format == "html" and not args.to:
         cli.fail(PROG, "--format html writes a self-contained report file. Expected --to FILE.html")
+    if args.format == "tensorboard" and not args.to:
+        cli.fail(PROG, "--format tensorboard writes a folder of event files, one subfolder a run. Expected --to DIR")
 
     def body() -> int:
         filters = dict(dataset=args.dataset, space=args.space, strategy=args.strategy, sort=args.sort, top=args.top,
@@ -64,6 +68,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.format == "html":
             _write_report(args, rows)
             print(f"{PROG}: wrote a report of {len(rows)} row(s) to {args.to}", file=sys.stderr)
+            return cli.EXIT_OK
+        if args.format == "tensorboard":
+            runs = _write_tensorboard(args, rows)
+            print(f"{PROG}: wrote {len(runs)} run(s) for TensorBoard under {args.to}; see them with "
+                  f"tensorboard --logdir {args.to}", file=sys.stderr)
             return cli.EXIT_OK
         print_rows(rows, costs, args.format, args.to)
         return cli.EXIT_OK
@@ -101,6 +110,22 @@ def _write_report(args, rows: list) -> None:
             write_report(store, args.to, rows)
     except OSError as error:
         cli.fail(PROG, f"Cannot write --to {args.to!r}: {error.strerror}. Expected a writable file path")
+
+
+def _write_tensorboard(args, rows: list) -> list[str]:
+    """Each run of `rows`, with the trials the rows show, under --to (results/tensorboard.py)."""
+    from results import ResultStore
+    from results.tensorboard import write_run
+
+    runs = list(dict.fromkeys(row.run for row in rows))
+    try:
+        with ResultStore(api.storage_url(args.storage, args.output), read_only=True) as store:
+            trials = store.trials_by_key([(row.run, row.trial) for row in rows])
+            for run in runs:
+                write_run(args.to, store.get_run(run), [trial for trial in trials if trial.run == run])
+    except OSError as error:
+        cli.fail(PROG, f"Cannot write --to {args.to!r}: {error.strerror}. Expected a writable folder")
+    return runs
 
 
 cli.make_callable(__name__, api.leaderboard)

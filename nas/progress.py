@@ -2,7 +2,9 @@
 log file, a pipe or a Jupyter notebook (where rich prints each line as the cell's output)."""
 from __future__ import annotations
 
+import logging
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -10,6 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from nas.objectives import ACCURACY_OBJECTIVES
 from results import TrialRecord, TrialStatus
+
+logger = logging.getLogger(__name__)
 
 
 def percent(value: float | None) -> str:
@@ -24,6 +28,10 @@ class SearchObserver:
                        trials_done: int, best_score: float | None) -> None:
         """The run is open: `trials_done` of its trials were stored before (a resume), the best of them scoring
         `best_score`, and `total_trials` in all."""
+
+    def trials_interrupted(self, numbers: list[int]) -> None:
+        """A resumed run's trials that an earlier session left in flight (its driver was stopped or killed);
+        they run again under their numbers."""
 
     def trial_started(self, record: TrialRecord) -> None: ...
 
@@ -62,6 +70,56 @@ def search_observer(progress: Any) -> SearchObserver:
 
         raise SettingError("progress", f"expected True, False or a nas.progress.SearchObserver, received {progress!r}")
     return progress
+
+
+class SearchObservers(SearchObserver):
+    """Several observers, each told everything in turn (the progress display and the TensorBoard writer)."""
+
+    def __init__(self, observers: list[SearchObserver]):
+        self.observers = observers
+
+
+def _tell_each(hook: str):
+    def tell(self, *args, **kwargs) -> None:
+        for observer in self.observers:
+            getattr(observer, hook)(*args, **kwargs)
+    return tell
+
+
+for _hook in [name for name in vars(SearchObserver) if not name.startswith("_")]:
+    setattr(SearchObservers, _hook, _tell_each(_hook))
+
+
+class TensorBoardWriter(SearchObserver):
+    """Writes each trial for TensorBoard as it finishes, and again once the final training tested it
+    (results/tensorboard.py); the search writes the whole run, its HParams experiment included, when it ends."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder).expanduser().resolve()
+        self.run_folder: Path | None = None
+
+    def search_started(self, run: str, objective: str, maximize: bool, total_trials: int | None,
+                       trials_done: int, best_score: float | None) -> None:
+        self.run_folder = self.folder / run
+
+    def trial_finished(self, record: TrialRecord) -> None:
+        self._write(record)
+
+    def children_judged(self, supernet: int, children: list[TrialRecord], judged: int) -> None:
+        for child in children:
+            self._write(child)
+
+    def final_training_finished(self, record: TrialRecord, epochs: int | None) -> None:
+        self._write(record)
+
+    def _write(self, record: TrialRecord) -> None:
+        from results.tensorboard import write_trial
+
+        try:
+            write_trial(self.run_folder, record)
+        except Exception as error:  # the search goes on (this runs in Tune's callbacks); the store keeps the trial
+            logger.warning("Could not write trial %s for TensorBoard under %s: %s", record.number, self.run_folder,
+                           error)
 
 
 class SearchProgress(SearchObserver):
@@ -107,13 +165,19 @@ class SearchProgress(SearchObserver):
         elapsed = time.perf_counter() - self._start
         self.console.print(f"[{elapsed:6.0f}s] {text}", highlight=False, markup=False, soft_wrap=True)
 
+    def trials_interrupted(self, numbers: list[int]) -> None:
+        self._line(f"trial(s) {', '.join(map(str, numbers))} of the run were interrupted in flight; they run again")
+
     def trial_started(self, record: TrialRecord) -> None:
         if not self._bar.live.is_started:
             self._line(f"trial {record.number} started: {record.arch_key}")
 
-    def _count(self, record: TrialRecord) -> None:
-        self.done += 1
-        self.failed += record.status is TrialStatus.FAILED
+    def _count(self, record: TrialRecord, *, failures_count: bool = True) -> None:
+        """One more trial; a failed one counts towards the total unless `failures_count` is False (a weight-sharing
+        search's --trials counts the children judged, not those over a limit)."""
+        failed = record.status is TrialStatus.FAILED
+        self.done += failures_count or not failed
+        self.failed += failed
         if record.score is not None and record.status is not TrialStatus.FAILED:
             better = self.best is None or (record.score > self.best if self.maximize else record.score < self.best)
             self.best = record.score if better else self.best
@@ -139,7 +203,7 @@ class SearchProgress(SearchObserver):
 
     def children_judged(self, supernet: int, children: list[TrialRecord], judged: int) -> None:
         for child in children:
-            self._count(child)
+            self._count(child, failures_count=False)
         self._bar.update(self._task, completed=self.done, status=self._status())
         if not self._bar.live.is_started:
             over = sum(child.status is TrialStatus.FAILED for child in children)

@@ -15,10 +15,12 @@ from results.report import write_report
 
 
 class SearchResult:
-    def __init__(self, summary: SearchSummary, store_url: str, report_path: str | None = None):
+    def __init__(self, summary: SearchSummary, store_url: str, report_path: str | None = None,
+                 tensorboard_path: str | None = None):
         self._summary = summary
         self.store_url = store_url
         self.report_path = report_path  # the run's HTML report, written when the search ended
+        self.tensorboard_path = tensorboard_path  # the run's folder for TensorBoard, with tensorboard=DIR
 
     @property
     def run(self) -> str:
@@ -51,7 +53,7 @@ class SearchResult:
             "final_training": [{"trial": final.trial, "epochs": final.epochs, "test_accuracy": final.test_accuracy,
                                 "test_score": final.test_score, "train_seconds": round(final.train_seconds, 3),
                                 "model_path": final.model_path} for final in summary.final_trainings],
-            "report": self.report_path,
+            "report": self.report_path, "tensorboard": self.tensorboard_path,
         }
 
     def leaderboard(self, **filters: Any):

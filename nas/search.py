@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from nas import api, cli, checks
@@ -82,6 +83,8 @@ def print_outcome(result, as_json: bool) -> None:
               file=sys.stderr)
     if summary["report"]:
         print(f"report: {summary['report']}", file=sys.stderr)
+    if summary["tensorboard"]:
+        print(f"TensorBoard: tensorboard --logdir {Path(summary['tensorboard']).parent}", file=sys.stderr)
     if as_json:
         print(json.dumps(summary))
 

@@ -193,6 +193,10 @@ class SearchConfig:
     # Results
     output: str = _setting(DEFAULT_OUTPUT, group="results", check=checks.text, metavar="DIR", resumable=True,
                            help=f"folder for the store, models, Ray's files and reports (default: ./{DEFAULT_OUTPUT})")
+    tensorboard: str | None = _setting(group="results", check=checks.optional(checks.text), metavar="DIR",
+                                       resumable=True,
+                                       help="also write the run for TensorBoard under DIR/RUN: each trial's per-epoch "
+                                            "curves and the HParams view (tensorboard --logdir DIR)")
     seed: int = _setting(0, group="results", check=checks.integer(0), help="default: 0")
 
     def __post_init__(self) -> None:

@@ -99,6 +99,7 @@ class EpochResult:
     epoch: int  # 1-based
     metrics: dict  # the validation metrics after this epoch (val_loss, val_accuracy, ...)
     train_seconds: float  # cumulative training time up to this epoch, validation left out
+    training_metrics: dict = dataclasses.field(default_factory=dict)  # Keras' on the training batches (loss, ...)
 
     @property
     def accuracy(self) -> float | None:
@@ -325,7 +326,9 @@ def _callback_classes():
             elapsed = time.time() - self.epoch_started
             self.train_seconds += elapsed - self.validation_seconds
             metrics = {name: float(value) for name, value in logs.items() if name.startswith("val_")}
-            self.results.append(EpochResult(epoch + 1, metrics, self.train_seconds))
+            training = {name: float(value) for name, value in logs.items()
+                        if not name.startswith("val_") and name != "learning_rate"}
+            self.results.append(EpochResult(epoch + 1, metrics, self.train_seconds, training))
             if self.on_epoch_end_callback is not None:
                 self.on_epoch_end_callback(self.results[-1])
             if self.deadline is not None:

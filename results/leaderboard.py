@@ -31,7 +31,7 @@ SORT_KEYS = {
     "train_seconds": False,
 }
 # `html` needs the store as well as the rows (its plots show whole runs): results.report.write_report writes it.
-FORMATS = ("table", "csv", "json", "markdown", "html")
+FORMATS = ("table", "csv", "json", "markdown", "html", "tensorboard")
 
 
 @dataclass(frozen=True)
@@ -272,6 +272,9 @@ def render(rows: list[LeaderboardRow], output_format: str = "table", width: int 
     if output_format == "html":
         raise ValueError("The html format is a report drawn from the store as well as the rows. Expected "
                          "results.report.write_report(store, path, rows) or render_report(store, rows)")
+    if output_format == "tensorboard":
+        raise ValueError("The tensorboard format is a folder of event files drawn from the store. Expected "
+                         "results.tensorboard.write_run(folder, run, trials)")
     raise ValueError(f"Unknown format {output_format!r}. Expected one of: {', '.join(FORMATS)}")
 
 
@@ -280,8 +283,18 @@ def _csv(rows: list[LeaderboardRow]) -> str:
     writer = csv.DictWriter(text, fieldnames=[field.name for field in dataclasses.fields(LeaderboardRow)],
                             lineterminator="\n")
     writer.writeheader()
-    writer.writerows(row.to_dict() for row in rows)
+    writer.writerows({name: _inert_in_a_spreadsheet(value) for name, value in row.to_dict().items()} for row in rows)
     return text.getvalue().rstrip("\n")
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP's "CSV injection"); a run name, an
+# architecture or an error message comes from users and may. Such text gets a leading apostrophe, which spreadsheets
+# show as text; numbers, negative ones included, stay numbers.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert_in_a_spreadsheet(value: Any) -> Any:
+    return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
 
 
 # What the human-readable formats call a completed trial scored with shared weights and not trained (judged), and

@@ -89,4 +89,7 @@ class TrialRecord:
     model_path: str | None = None
     final_seed: int | None = None
     layers: list[dict[str, Any]] | None = None  # the built model's layers (kind, label, shape, params), for diagrams
+    # Each epoch the trial trained, in order: {"epoch", "train_seconds", "logs"}, the logs named as Keras names them
+    # (loss, accuracy, val_loss, val_accuracy, ...); for TensorBoard's curves (results/tensorboard.py).
+    history: list[dict[str, Any]] | None = None
     judged_with: JudgedWith = JudgedWith.TRAINING  # how validation_accuracy and score were measured

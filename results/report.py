@@ -9,6 +9,7 @@ page's Content-Security-Policy forbids scripts and loads anyway, should somethin
 from __future__ import annotations
 
 import html
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
@@ -76,16 +77,49 @@ def _runs_section(store: ResultStore, runs: list[str], records: dict[str, RunRec
         record, cost = records[run], costs[run]
         details = ([record.space, record.strategy, record.dataset, shown_status(record).value,
                     _when(record.created_at)] if record else ["-"] * 5)
-        lines.append(f'<tr><td><span class="swatch" style="background:{run_colour(index)}"></span>{_text(run)}'
-                     f'</td>{"".join(f"<td>{_text(detail)}</td>" for detail in details)}'
+        lines.append(f'<tr><td class="run"><span class="swatch" style="background:{run_colour(index)}"></span>'
+                     f'{_text(run)}</td>{"".join(f"<td>{_text(detail)}</td>" for detail in details)}'
+                     f'<td class="recipe">{_text(_recipe_text(record, trials[run]))}</td>'
                      f'<td class="number">{len(trials[run])}</td><td class="number">{cost.cpu_hours:.3f}</td>'
                      f'<td class="number">{cost.gpu_hours:.3f}</td></tr>')
     head = "".join(f"<th>{name}</th>" for name in ("run", "space", "strategy", "dataset", "status", "started",
-                                                   "trials stored", "CPU-hours", "GPU-hours"))
+                                                   "trials trained", "trials stored", "CPU-hours", "GPU-hours"))
     return (f'<section><h2>Runs</h2><table class="runs"><thead><tr>{head}</tr></thead><tbody>{"".join(lines)}'
-            f'</tbody></table><p class="note">CPU- and GPU-hours: what Ray reserved for each trial times how long '
-            f'it held them, retried attempts and the final training of the top architectures included.</p>'
-            f'</section>')
+            f'</tbody></table><p class="note">A trial\'s validation accuracy is a low-fidelity estimate, made to rank '
+            f'architectures cheaply: after a few epochs on a subset it can lie far below what the same architecture '
+            f'reaches trained fully, which the final training of the best measures (test accuracy). Validation '
+            f'always uses the whole validation split.</p><p class="note">CPU- and GPU-hours: what Ray reserved for '
+            f'each trial times how long it held them, retried attempts and the final training of the top '
+            f'architectures included.</p></section>')
+
+
+def _recipe_text(record: RunRecord | None, trials: list[TrialRecord]) -> str:
+    """How the run's trials were trained and its best retrained, from the settings it stored (SearchConfig)."""
+    config = record.config if record else {}
+    if "epochs" not in config:  # a run stored without its settings
+        return "-"
+    subset = config.get("train_subset")
+    trained = f"{_epochs(config['epochs'])} on {f'{subset:,} examples' if subset else 'all training data'}"
+    if config.get("weight_sharing"):
+        # Only the shortlist trains alone, and only when a final training follows (nas/experiment.py).
+        shortlist = config.get("shortlist") if config.get("top_k") else 0
+        parts = ["judged with the shared weights of a supernet, not trained alone"]
+        parts += [f"the best {shortlist} judged then trained {trained}"] if shortlist else []
+    else:
+        parts = [trained]
+    top_k = config.get("top_k")
+    if not top_k:
+        return "; ".join(parts + ["no final training"])
+    # Under a time budget the final training fits its epochs to what is left; the trials record what it ran.
+    fitted = [trial.final_epochs for trial in trials if trial.final_epochs]
+    final_epochs = max(fitted) if fitted else config.get("final_epochs")
+    retrained = (f"{_epochs(final_epochs)} on all training data" if final_epochs
+                 else "on all training data for what the time budget left")
+    return "; ".join(parts + [f"the best {top_k} retrained {retrained}"])
+
+
+def _epochs(count: int) -> str:
+    return f"{count} epoch{'' if count == 1 else 's'}"
 
 
 def _table_section(rows: list[LeaderboardRow], runs: list[str]) -> str:
@@ -96,7 +130,8 @@ def _table_section(rows: list[LeaderboardRow], runs: list[str]) -> str:
     for row in rows:
         cells = [PARETO_MARK if row.pareto else ""] + row_cells(row, layout)
         body.append(f'<tr class="{"front" if row.pareto else ""} {_text(row_status(row))}">' + "".join(
-            f'<td class="{_cell_class(column)}">{_text(cell)}</td>' for column, cell in zip(columns, cells)) + "</tr>")
+            f'<td class="{_cell_class(column)}">{_breakable(cell) if column == "architecture" else _text(cell)}</td>'
+            for column, cell in zip(columns, cells)) + "</tr>")
     return (f'<section><h2>Leaderboard</h2><table class="board"><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table><p class="note">{_text(PARETO_NOTE)}.</p></section>')
 
@@ -110,10 +145,11 @@ def _pareto_section(rows: list[LeaderboardRow], runs: list[str]) -> str:
               for row in rows if row.validation_accuracy is not None and row.latency_ms is not None]
     body = (pareto_svg(points, runs) if points
             else '<p class="empty">No trial has both a validation accuracy and a latency.</p>')
-    return (f'<section class="plot" id="pareto"><h2>Accuracy against latency</h2>{body}<p class="note">Point area '
-            f'grows with the parameters. Ringed: the Pareto front over accuracy, latency and parameters ({PARETO_MARK} '
-            f'in the tables). The staircase joins those that no trial beats on accuracy and latency alone.</p>'
-            f'</section>')
+    return (f'<section class="plot" id="pareto"><h2>Accuracy against latency</h2>{body}<p class="note">Validation '
+            f'accuracy after each trial\'s short training (Runs, "trials trained"). Point area grows with the '
+            f'parameters. Ringed: the Pareto front over accuracy, latency and parameters ({PARETO_MARK} in the '
+            f'tables). The staircase joins those that no trial beats on accuracy and latency alone; the numbers are '
+            f'trials, of the front and the most accurate, where they fit.</p></section>')
 
 
 def _progress_section(runs: list[str], records: dict[str, RunRecord | None],
@@ -155,7 +191,7 @@ def _diagrams_section(rows: list[LeaderboardRow], trials: dict[str, list[TrialRe
                  f"{row.params:,} parameters{check}" if row.params is not None else ""]
         figures.append(f'<figure class="architecture"><figcaption><strong>{PARETO_MARK + " " if row.pareto else ""}'
                        f'{_text(row.run)} · trial {row.trial}</strong><br>{_text(", ".join(f for f in facts if f))}'
-                       f'<br><code>{_text(row.space)}: {_text(row.arch)}</code></figcaption>{drawing}</figure>')
+                       f'<br><code>{_text(row.space)}: {_breakable(row.arch)}</code></figcaption>{drawing}</figure>')
     return (f'<section id="architectures"><h2>Best architectures</h2><p class="note">The {TOP_BY_ACCURACY} most '
             f'accurate trials, then Pareto members ({PARETO_MARK}), at most {max_diagrams}; layers as each trial '
             f'built them, with output shapes and parameters.</p><div class="figures">{"".join(figures)}</div>'
@@ -190,6 +226,12 @@ def _text(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+def _breakable(value: object) -> str:
+    """`_text`, with a line-break opportunity after each comma and semicolon: a browser sees none in
+    `blocks=2,filters_1=20` (Unicode's line breaking keeps a comma with the letters after it)."""
+    return "<wbr>".join(_text(part) for part in re.split(r"(?<=[,;])", str(value)))
+
+
 _CSS = """
 :root { color-scheme: light; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: #111827;
@@ -199,16 +241,18 @@ table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: 3px 8px; border-bottom: 1px solid #e5e7eb; vertical-align: top; }
 th { text-align: left; background: #f9fafb; white-space: nowrap; }
 .number { text-align: right; } .text { text-align: left; }
-td.number, td.run { white-space: nowrap; } .mark { text-align: center; }
+td.number { white-space: nowrap; } .mark { text-align: center; }
+td.run { overflow-wrap: break-word; min-width: 10em; } td.recipe { min-width: 16em; }
+table.runs td { white-space: nowrap; } table.runs td.run, table.runs td.recipe { white-space: normal; }
 table.board td.text:last-child { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px;
-       word-break: break-all; }
+       overflow-wrap: break-word; }
 tr.front td { background: #fffbeb; } tr.failed td { color: #9ca3af; } tr.judged td { color: #1e40af; }
 .note { color: #6b7280; font-size: 12px; margin: 4px 0; } .empty { color: #6b7280; font-style: italic; }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; }
 .plot svg { max-width: 100%; height: auto; }
 .figures { display: flex; flex-wrap: wrap; gap: 16px; }
 figure.architecture { margin: 0; padding: 10px; border: 1px solid #e5e7eb; border-radius: 6px; width: 346px; }
-figcaption { font-size: 12px; margin-bottom: 8px; } figcaption code { word-break: break-all; color: #4b5563; }
+figcaption { font-size: 12px; margin-bottom: 8px; } figcaption code { overflow-wrap: anywhere; color: #4b5563; }
 svg.layers text { font: 12px system-ui, "DejaVu Sans", sans-serif; fill: #111827; }
 svg.layers text.shape { fill: #374151; font-size: 11px; } svg.layers text.params { fill: #6b7280; font-size: 11px;
        text-anchor: end; } svg.layers text.total { font-weight: 600; fill: #374151; }

@@ -26,7 +26,7 @@ from results.records import JudgedWith, RunRecord, RunStatus, TrialRecord, Trial
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 # How long a writer waits for another process's lock on a SQLite file before giving up (seconds).
 SQLITE_BUSY_TIMEOUT_S = 30
 # The PostgreSQL advisory lock that makes creating and upgrading a store's tables one process at a time.
@@ -102,6 +102,8 @@ trials_table = sa.Table(
     sa.Column("layers", sa.JSON),
     # Added in schema version 7: how the validation score was measured (records.JudgedWith; NULL: trained).
     sa.Column("judged_with", sa.String(16)),
+    # Added in schema version 8: each epoch's training and validation metrics.
+    sa.Column("history", sa.JSON),
 )
 # What a leaderboard ranks every trial by (ResultStore.trial_figures).
 RANKING_FIELDS = ("run", "number", "status", "validation_accuracy", "score", "test_accuracy", "test_score", "params",
@@ -115,6 +117,7 @@ _ADDED_COLUMNS = {
         ("trials", ("score", "metrics", "test_score", "test_metrics", "model_path", "final_seed", "layers"))],
     6: [("runs", ("owner", "lease_expires_at"))],
     7: [("trials", ("judged_with",))],
+    8: [("trials", ("history",))],
 }
 # A nas store holds these tables; a file without them (and without the schema version in `meta`) is another's.
 _NAS_TABLES = {"meta", "runs", "trials"}

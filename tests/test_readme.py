@@ -22,6 +22,18 @@ def test_readme_starts_with_the_two_setup_commands():
                            'pip install -e ".[test]" && python -m pytest']
 
 
+def test_the_own_data_example_writes_a_file_nas_reads_as_its_text_says(tmp_path, monkeypatch):
+    from nas.data_sources import load_data
+
+    (example,) = [block for block in python_blocks() if "np.savez" in block]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(example, str(README), "exec"), {})
+    data = load_data("my_images.npz")  # what --data my_images.npz reads
+    assert data.input_shape == (28, 28, 1) and data.num_outputs == 10 and data.task.value == "classification"
+    assert 0.0 <= data.x_train.min() and data.x_train.max() <= 1.0  # pixels divided by 255
+    assert len(data.y_validation) == 100 and len(data.y_train) == 900  # 10% set aside for validation
+
+
 def test_the_ask_and_tell_example_runs():
     (example,) = [block for block in python_blocks() if "get_strategy" in block]
     exec(compile(example, str(README), "exec"), {})

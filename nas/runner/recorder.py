@@ -31,6 +31,7 @@ class TrialRecorder(tune.Callback):
         self.store, self.run, self.strategy, self.observer = store, run, strategy, observer
         self.records: dict[int, TrialRecord] = {}
         self.last_results: dict[int, dict] = {}  # each trial's latest report, as Tune handed it to the driver
+        self.histories: dict[int, dict[int, dict]] = {}  # each trial's epochs by number (a retry reports some again)
         self._usage: dict[int, _Usage] = {}
         self._state_saved_at = -float("inf")
 
@@ -61,6 +62,8 @@ class TrialRecorder(tune.Callback):
 
     def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
         self.last_results[trial.config["trial"]] = result
+        if result.get("epoch") is not None:
+            self.histories.setdefault(trial.config["trial"], {})[result["epoch"]] = epoch_entry(result)
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
         self._finish(trial.config["trial"], trial.last_result or {}, error=None)
@@ -78,8 +81,10 @@ class TrialRecorder(tune.Callback):
         usage = self._usage[number]
         usage.attempt_ended()
         record = finished_record(started, result, error)
+        epochs = self.histories.get(number, {})
         self._save(dataclasses.replace(record, cpu_seconds=usage.cpus * usage.seconds,
-                                       gpu_seconds=usage.gpus * usage.seconds))
+                                       gpu_seconds=usage.gpus * usage.seconds,
+                                       history=[epochs[epoch] for epoch in sorted(epochs)] or None))
         self._save_state()
         if self.observer:
             self.observer.trial_finished(self.records[number])
@@ -141,6 +146,13 @@ def finished_record(started: TrialRecord, result: dict, error: str | None) -> Tr
         latency_batch_size=result.get("latency_batch_size"), latency_batch_ms=result.get("latency_batch_ms"),
         layers=result.get("layers"), epochs=epochs, node=result.get("node"), host=result.get("host"),
         finished_at=_now())
+
+
+def epoch_entry(result: dict) -> dict:
+    """One epoch of a trial's history, from its report (nas.evaluator): the logs as Keras names them."""
+    logs = {**result.get("training_metrics", {}),
+            **{name: value for name, value in result.items() if name.startswith("val_")}}
+    return {"epoch": result["epoch"], "train_seconds": result.get("train_seconds"), "logs": logs}
 
 
 def ray_error(trial) -> str:

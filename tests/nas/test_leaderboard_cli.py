@@ -31,6 +31,18 @@ def test_json_lists_every_runs_trials_best_first(output, capsys):
     assert [(row["run"], row["trial"]) for row in rows] == [("cnn-run", 1), ("mlp-run", 0), ("cnn-run", 0)]
 
 
+def test_tensorboard_format_writes_a_folder_a_run_of_the_rows_shown(output, tmp_path, capsys):
+    logs = tmp_path / "logs"
+    assert command.main(["--output", str(output), "--format", "tensorboard", "--to", str(logs),
+                         "--dataset", "mnist"]) == 0
+    assert sorted(path.relative_to(logs).as_posix() for path in logs.glob("*/trial-*")) == [
+        "cnn-run/trial-0", "cnn-run/trial-1"]
+    assert f"tensorboard --logdir {logs}" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:
+        command.main(["--output", str(output), "--format", "tensorboard"])
+    assert refused.value.code == 2 and "Expected --to DIR" in capsys.readouterr().err
+
+
 def test_filters_sort_and_top(output, capsys):
     assert command.main(["--output", str(output), "--format", "csv", "--dataset", "mnist", "--top", "1"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))

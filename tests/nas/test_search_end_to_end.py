@@ -1,7 +1,9 @@
 """A real search through Ray Tune on tiny data: every trial, failed ones included, lands in the store."""
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -9,6 +11,8 @@ import pytest
 
 from nas import leaderboard, search
 from results import ResultStore, TrialStatus
+from search_spaces import SPACES
+from strategies import get_strategy
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +20,7 @@ def finished_search(tiny_4x4, tmp_path_factory):
     output = tmp_path_factory.mktemp("runs")
     argv = ["--space", "cnn", "--strategy", "random", "--data", tiny_4x4, "--trials", "7", "--epochs", "1",
             "--final-epochs", "1", "--top-k", "2", "--cpus-per-trial", "1", "--output", str(output),
-            "--name", "tiny", "--seed", "3", "--json"]
+            "--name", "tiny", "--seed", "3", "--json", "--tensorboard", str(output / "logs")]
     return output, argv
 
 
@@ -55,6 +59,15 @@ def test_search_stores_every_trial_including_failures(finished_search, capsys):
     # The run's HTML report lies next to its store.
     assert summary["report"] == str(output / "tiny.html") and f"report: {output / 'tiny.html'}" in captured.err
     assert "<svg" in (output / "tiny.html").read_text()
+    # And its TensorBoard folder: each scored trial's session, with one point a trained epoch on its curves.
+    assert summary["tensorboard"] == str(output / "logs" / "tiny")
+    assert f"TensorBoard: tensorboard --logdir {output / 'logs'}" in captured.err
+    assert sorted(path.name for path in (output / "logs" / "tiny").glob("trial-*")) == sorted(
+        f"trial-{trial.number}" for trial in scored)
+    assert all(trial.history and [epoch["epoch"] for epoch in trial.history] == [1]
+               and {"loss", "val_loss", "val_accuracy"} <= set(trial.history[0]["logs"]) for trial in scored)
+    assert all(list((output / "logs" / "tiny" / f"trial-{trial.number}" / part).glob("events.out.tfevents.*"))
+               for trial in scored for part in ("train", "validation"))
     # Ray's session files (logs, sockets) went with it, from under the output folder or the system's temp folder
     assert not (output / "ray-tmp").exists() or list((output / "ray-tmp").iterdir()) == []
     assert set(Path(tempfile.gettempdir()).glob("nas-ray-*")) == ray_folders
@@ -101,16 +114,27 @@ def test_a_time_budget_alone_cuts_the_trials_then_fits_the_final_training_into_w
     assert next(trial for trial in trials if trial.number == final["trial"]).final_epochs == final["epochs"]
 
 
-def test_resume_continues_a_run_without_repeating_its_trials(tiny_8x8, tmp_path, capsys):
+def test_resume_after_a_kill_reruns_the_trial_in_flight_and_counts_the_runs_trials(tiny_8x8, tmp_path, capsys):
     common = ["--output", str(tmp_path), "--name", "grow", "--top-k", "0"]
     assert search.main(["--space", "mlp", "--data", tiny_8x8, "--trials", "3", "--epochs", "1", *common]) == 0
+    # As a SIGKILL leaves a run: trial 2 in flight, and the strategy's state as saved before any trial began.
+    with ResultStore("sqlite:///" + str(tmp_path / "nas.db")) as store:
+        store.save_trial(dataclasses.replace(store.get_trial("grow", 2), status=TrialStatus.RUNNING))
+        store.update_run("grow", strategy_state=get_strategy("random", SPACES["mlp"], seed=0).state_dict())
+    capsys.readouterr()
     assert search.main(["--resume", "--trials", "5", *common]) == 0
+    shown = capsys.readouterr().err
     with ResultStore("sqlite:///" + str(tmp_path / "nas.db")) as store:
         trials = store.trials("grow")
         run = store.get_run("grow")
     assert [trial.number for trial in trials] == [0, 1, 2, 3, 4]
+    assert all(trial.status is TrialStatus.COMPLETED for trial in trials)
     assert len({trial.arch_key for trial in trials}) == 5  # random search never proposes one twice
     assert run.config["trials"] == 5 and run.status.value == "completed"
+    # The progress counts the run's trials, not this session's.
+    assert "5 trial(s), 2 done before" in shown
+    assert "trial(s) 2 of the run were interrupted in flight; they run again" in shown
+    assert re.search(r"trial \d completed: .*\(5/5, ", shown), shown
 
 
 @pytest.mark.slow  # about 40 s: under ASHA every trial starts a worker process of its own

@@ -11,9 +11,10 @@ START = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
 
 
 def make_run(name: str, space: str = "cnn", strategy: str = "random", dataset: str = "mnist",
-             minutes: int = 0) -> RunRecord:
+             minutes: int = 0, **settings) -> RunRecord:
+    """A running run whose stored config holds `settings` (the search's, as SearchConfig names them)."""
     return RunRecord(name=name, space=space, strategy=strategy, dataset=dataset, status=RunStatus.RUNNING,
-                     config={"space": space, "trials": 3}, created_at=START + timedelta(minutes=minutes))
+                     config={"space": space, "trials": 3, **settings}, created_at=START + timedelta(minutes=minutes))
 
 
 def make_trial(run: str, number: int, accuracy: float | None, params: int | None = 1000,

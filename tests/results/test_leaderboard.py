@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from results import leaderboard, render
+from results import TrialStatus, leaderboard, render
 
 DESIGN_ROW_FIELDS = {"run", "trial", "status", "arch", "space", "strategy", "dataset", "validation_accuracy",
                      "test_accuracy", "params", "flops", "latency_ms", "train_seconds", "node"}
@@ -57,6 +57,19 @@ def test_csv_has_a_header_and_one_line_per_trial(filled_store):
     rows = list(csv.DictReader(io.StringIO(render(leaderboard(filled_store), "csv"))))
     assert [row["run"] + ":" + row["trial"] for row in rows][:2] == ["mlp-run:0", "cnn-run:1"]
     assert rows[-1]["error"] == "NaN loss" and rows[-1]["validation_accuracy"] == ""
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_stay_text_and_numbers_stay_numbers(store):
+    from tests.results.conftest import make_run, make_trial
+
+    formula = '=HYPERLINK("http://evil.example","click")'
+    store.create_run(make_run(formula))
+    store.save_trial(make_trial(formula, 0, None, status=TrialStatus.FAILED, error="@SUM(1+1)*cmd|' /C calc'!A0"))
+    store.save_trial(make_trial(formula, 1, 0.5, score=-0.25, metrics={"val_loss": -0.25}))
+    rows = list(csv.DictReader(io.StringIO(render(leaderboard(store), "csv"))))
+    assert {row["run"] for row in rows} == {"'" + formula}
+    assert rows[-1]["error"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+    assert rows[0]["validation_score"] == "-0.25"
 
 
 def test_table_shows_percentages_counts_and_failure_reasons(filled_store):

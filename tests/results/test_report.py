@@ -166,13 +166,51 @@ def test_store_text_is_escaped_never_markup(store):
     text = render_report(store, leaderboard(store), title="<script>alert(4)</script>", generated_at=GENERATED)
     assert_self_contained(text)
     assert not re.search(r"<(script|img|b|i)[\s>]", text, re.IGNORECASE)
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; $(rm -rf ~)" in text  # in the tables and the plot's legend
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; $(rm -rf ~)" in text  # in the tables (the plots' legends shorten it)
     assert "&lt;img src=x onerror=alert(2)&gt;" in text and "&lt;/td&gt;&lt;/table&gt;&lt;script&gt;" in text
     visible = " ".join(Page(text).text)
     assert EVIL in visible and "<script>alert(4)</script>" in visible
     assert "&lt;svg onload=alert(5)&gt;" in text
     # a trial without recorded layers falls back to its values as a list, keys escaped
     assert '<table class="choices"><tr><th>&lt;b&gt;depth&lt;/b&gt;</th><td>&lt;i&gt;2&lt;/i&gt;</td>' in text
+
+
+def test_each_run_says_how_its_trials_were_trained_and_that_their_accuracy_is_an_estimate(store):
+    store.create_run(make_run("quick", epochs=1, train_subset=500, top_k=1, final_epochs=1))
+    store.create_run(make_run("whole", epochs=2, train_subset=None, top_k=0))
+    # a time budget fits the final epochs to what is left: the trials record how many it ran
+    store.create_run(make_run("budget", epochs=2, train_subset=5000, top_k=2, final_epochs=None, time_budget=600))
+    store.create_run(make_run("budget-to-come", epochs=2, train_subset=5000, top_k=1, final_epochs=None,
+                              time_budget=600))
+    store.create_run(make_run("shared", epochs=2, train_subset=5000, top_k=1, final_epochs=3, weight_sharing=True,
+                              shortlist=10))
+    store.create_run(make_run("unstored"))  # a run stored without its settings
+    for run in ("quick", "whole", "budget", "budget-to-come", "shared", "unstored"):
+        save(store, run, 0, {"depth": 1}, 0.8, 100, 0.1, final_epochs=7 if run == "budget" else None)
+    text = render_report(store, leaderboard(store), generated_at=GENERATED)
+    table = text[text.index('<table class="runs">'):text.index("</table>", text.index('<table class="runs">'))]
+    assert "<th>trials trained</th>" in table
+    recipes = dict(re.findall(r'</span>([^<]*)</td>(?:<td>[^<]*</td>){5}<td class="recipe">([^<]*)</td>', table))
+    assert recipes == {
+        "quick": "1 epoch on 500 examples; the best 1 retrained 1 epoch on all training data",
+        "whole": "2 epochs on all training data; no final training",
+        "budget": "2 epochs on 5,000 examples; the best 2 retrained 7 epochs on all training data",
+        "budget-to-come": "2 epochs on 5,000 examples; the best 1 retrained on all training data for what the time "
+                          "budget left",
+        "shared": "judged with the shared weights of a supernet, not trained alone; the best 10 judged then trained "
+                  "2 epochs on 5,000 examples; the best 1 retrained 3 epochs on all training data",
+        "unstored": "-"}
+    assert "validation accuracy is a low-fidelity estimate" in text[text.index('<table class="runs">'):]
+
+
+def test_architectures_break_after_commas_never_inside_a_word(two_runs):
+    text = render_report(two_runs, leaderboard(two_runs), generated_at=GENERATED)
+    lenet = "blocks=2,<wbr>filters_1=20,<wbr>filters_2=50,<wbr>head=flatten,<wbr>dense_units=500"
+    caption = text[text.index('id="architectures"'):]
+    assert f"<code>cnn: {lenet}</code>" in caption
+    board = text[text.index('<table class="board">'):]
+    assert f'<td class="text architecture">{lenet}</td>' in board
+    assert "break-all" not in text  # CSS that breaks anywhere, mid-word included
 
 
 def test_a_report_of_no_trials_says_so(store, tmp_path):

@@ -128,7 +128,7 @@ def test_a_store_of_schema_version_1_is_upgraded_to_the_latest_in_place_and_keep
         for column in ("attempts", "cpu_seconds", "gpu_seconds", "final_cpu_seconds", "final_gpu_seconds",
                        "latency_device", "latency_threads", "latency_batch_size", "latency_batch_ms", "final_epochs",
                        "score", "metrics", "test_score", "test_metrics", "model_path", "final_seed", "layers",
-                       "judged_with"):
+                       "judged_with", "history"):
             connection.execute(f"alter table trials drop column {column}")
         for column in ("task", "objective", "direction", "owner", "lease_expires_at"):
             connection.execute(f"alter table runs drop column {column}")
@@ -142,6 +142,8 @@ def test_a_store_of_schema_version_1_is_upgraded_to_the_latest_in_place_and_keep
         assert (store.get_trial("r1", 1).cpu_seconds, store.get_trial("r1", 1).latency_device) == (12.5, "CPU")
         assert store.get_trial("r1", 1).layers == [{"kind": "input"}]
         assert store.get_trial("r1", 1).judged_with is JudgedWith.SHARED_WEIGHTS
+        store.save_trial(make_trial("r1", 2, 0.7, history=[{"epoch": 1, "train_seconds": 1.0, "logs": {"loss": 0.5}}]))
+        assert store.get_trial("r1", 2).history[0]["logs"] == {"loss": 0.5}
     with sqlite3.connect(tmp_path / "nas.db") as connection:
         version = connection.execute("select value from meta where key = 'schema_version'").fetchone()
     assert version == (str(SCHEMA_VERSION),)
@@ -213,7 +215,7 @@ def test_a_reader_reads_an_older_store_without_upgrading_it(tmp_path):
         store.save_trial(make_trial("r1", 0, 0.9, score=0.9))
     with sqlite3.connect(path) as connection:  # as nas of schema version 4 left it
         for column in ("score", "metrics", "test_score", "test_metrics", "model_path", "final_seed", "layers",
-                       "judged_with"):
+                       "judged_with", "history"):
             connection.execute(f"alter table trials drop column {column}")
         for column in ("task", "objective", "direction", "owner", "lease_expires_at"):
             connection.execute(f"alter table runs drop column {column}")
