@@ -91,7 +91,7 @@ class LeaderboardRow:
 
 
 # What a leaderboard row does not show: left unread, so a store of 100,000 trials ranks in about a second.
-_NOT_SHOWN = ("arch", "layers", "metrics", "test_metrics")
+_NOT_SHOWN = ("arch", "layers", "metrics", "test_metrics", "history")
 
 
 class _Ranked(NamedTuple):
