@@ -137,7 +137,7 @@ def finished_record(started: TrialRecord, result: dict, error: str | None) -> Tr
         status = TrialStatus.COMPLETED
     else:  # stopped before its last epoch: by a scheduler or by the time budget
         status = TrialStatus.STOPPED
-    metrics = {name: value for name, value in result.items() if name.startswith("val_")}
+    metrics = validation_metrics(result)
     return dataclasses.replace(
         started, status=status, error=error, validation_accuracy=result.get("validation_accuracy"),
         score=result.get("score"), metrics=metrics or None, params=result.get("params"), flops=result.get("flops"),
@@ -148,10 +148,14 @@ def finished_record(started: TrialRecord, result: dict, error: str | None) -> Tr
         finished_at=_now())
 
 
+def validation_metrics(result: dict) -> dict:
+    """The validation metrics of a report, as Keras names them (val_loss, val_accuracy, ...)."""
+    return {name: value for name, value in result.items() if name.startswith("val_")}
+
+
 def epoch_entry(result: dict) -> dict:
     """One epoch of a trial's history, from its report (nas.evaluator): the logs as Keras names them."""
-    logs = {**result.get("training_metrics", {}),
-            **{name: value for name, value in result.items() if name.startswith("val_")}}
+    logs = {**result.get("training_metrics", {}), **validation_metrics(result)}
     return {"epoch": result["epoch"], "train_seconds": result.get("train_seconds"), "logs": logs}
 
 
