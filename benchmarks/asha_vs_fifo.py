@@ -30,7 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.seeds import measured_once, print_table, spread  # noqa: E402
-from nas.checks import duration  # noqa: E402
+from nas.settings.checks import duration  # noqa: E402
 from results.store import ResultStore  # noqa: E402
 
 REPOSITORY = Path(__file__).resolve().parents[1]

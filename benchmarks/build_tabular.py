@@ -30,16 +30,17 @@ def train_share(benchmark: str, keys: list[str], output: str) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
-    from nas.cost import measure_cost
-    from nas.data_sources import load_data
-    from nas.datasets import read_dataset
-    from nas.enums import Optimizer
-    from nas.evaluator import build_model
-    from nas.training import Recipe, evaluate, train
+    from nas.estimator.cost import measure_cost
+    from nas.data.sources import load_data
+    from nas.data.datasets import read_dataset
+    from nas.estimator.recipe import Optimizer
+    from nas.estimator.evaluator import build_model
+    from nas.estimator.recipe import Recipe
+    from nas.estimator.training import evaluate, train
 
     spec = BENCHMARKS[benchmark]
     space, settings = spec.space, spec.recipe
-    # nas.data_sources carves validation out as a fraction of the training set; the table's recipe counts images.
+    # nas.data.sources carves validation out as a fraction of the training set; the table's recipe counts images.
     training_images = len(read_dataset(spec.dataset)["y_train"])
     data = load_data(dataset=spec.dataset, seed=settings["seed"],
                      validation_fraction=settings["validation_images"] / training_images)

@@ -74,11 +74,11 @@ def plain_loop(arch_keys: list[str], args, threads: int | None) -> dict:
     if threads:  # TensorFlow reads its thread counts once, at import (STACK-NOTES.md)
         os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from nas.cost import measure_cost
-    from nas.data_sources import VALIDATION_FRACTION, load_data
-    from nas.evaluator import build_model
-    from nas.settings import SearchConfig
-    from nas.training import train
+    from nas.estimator.cost import measure_cost
+    from nas.data.sources import VALIDATION_FRACTION, load_data
+    from nas.estimator.evaluator import build_model
+    from nas.settings.search_config import SearchConfig
+    from nas.estimator.training import train
     from search_spaces import get_space
 
     config = SearchConfig(space="cnn", data=args.data, epochs=args.epochs, train_subset=args.train_subset,

@@ -4,7 +4,7 @@
     python benchmarks/latency_spread.py --threads 1        # one thread, as a search trial with 1 CPU runs
     python benchmarks/latency_spread.py --repeats 5 --batch-size 64
 
-Each measurement is one `nas.latency.measure_latency` call (batch 1 and `--batch-size`), as a trial makes it;
+Each measurement is one `nas.estimator.latency.measure_latency` call (batch 1 and `--batch-size`), as a trial makes it;
 the models take turns (perceptron, mlp, lenet, perceptron, ...), so each model's measurements spread over the
 whole run. Prints a Markdown table: per model and batch size, the median, fastest and slowest of the
 measurements, their spread (slowest / fastest; the issue asks for at most 1.10), the device and thread count,
@@ -31,12 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=32, help="the batch measured besides batch 1 (32)")
     parser.add_argument("--threads", type=int, help="TensorFlow's intra- and inter-op threads (default: TF's)")
     args = parser.parse_args(argv)
-    if args.threads:  # before TensorFlow starts, as nas.evaluator.prepare_tensorflow does
+    if args.threads:  # before TensorFlow starts, as nas.estimator.evaluator.prepare_tensorflow does
         os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(args.threads)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-    from nas.evaluator import build_model
-    from nas.latency import measure_latency
+    from nas.estimator.evaluator import build_model
+    from nas.estimator.latency import measure_latency
     from search_spaces import get_space
 
     models = {name: build_model(get_space(space), get_space(space).reference(name), INPUT_SHAPE, 10)

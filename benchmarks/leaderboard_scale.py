@@ -29,7 +29,7 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
 from results import ResultStore, RunRecord, RunStatus, TrialRecord, TrialStatus  # noqa: E402
-from results.store import _to_row, trials_table  # noqa: E402  (a bulk insert: the store writes one row at a time)
+from results.schema import to_row, trials_table  # noqa: E402  (a bulk insert: the store writes one row at a time)
 
 LAYERS = [{"kind": "input", "label": "28x28x1", "shape": [28, 28, 1], "params": 0}] + [
     {"kind": kind, "label": f"{kind} {index}", "shape": [14, 14, 16], "params": 160 * index}
@@ -68,7 +68,7 @@ def fill(path: Path, runs: int, trials_per_run: int) -> None:
                     latency_batch_size=32, latency_batch_ms=2.0, score=accuracy,
                     metrics={"val_accuracy": accuracy, "val_loss": 1 - accuracy}, layers=LAYERS))
             with store.engine.begin() as connection:  # one transaction for the run's rows: filling is not timed
-                connection.execute(trials_table.insert(), [_to_row(row) for row in rows])
+                connection.execute(trials_table.insert(), [to_row(row) for row in rows])
 
 
 def timed(command: list[str], repeats: int) -> float:

@@ -89,8 +89,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from nas.data_sources import load_data
-    from nas.datasets import read_dataset
+    from nas.data.sources import load_data
+    from nas.data.datasets import read_dataset
 
     table = TabularBenchmark("fashion-cnn")
     spec = BENCHMARKS["fashion-cnn"].recipe

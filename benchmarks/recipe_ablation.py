@@ -5,7 +5,7 @@
 
 Trains one architecture (a cnn key, as the leaderboards print it) on the whole training split with each recipe
 below, from the same initial weights: constant or cosine learning rate, with or without random shifts (Keras'
-RandomTranslation, nas.training), with Adam at 1e-3 on batches of 128 or at 3e-3 on batches of 32. Reports
+RandomTranslation, nas.estimator.training), with Adam at 1e-3 on batches of 128 or at 3e-3 on batches of 32. Reports
 validation accuracy after the last epoch, the best epoch's, and the training time: the levers are chosen on
 validation, never on test. Prints a Markdown table.
 """
@@ -21,10 +21,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
-from nas.data_sources import VALIDATION_FRACTION, load_data  # noqa: E402
-from nas.enums import Augment, Schedule  # noqa: E402
-from nas.evaluator import build_model, prepare_tensorflow  # noqa: E402
-from nas.training import Recipe, train  # noqa: E402
+from nas.data.sources import VALIDATION_FRACTION, load_data  # noqa: E402
+from nas.estimator.recipe import Augment, Schedule  # noqa: E402
+from nas.estimator.evaluator import build_model, prepare_tensorflow  # noqa: E402
+from nas.estimator.recipe import Recipe  # noqa: E402
+from nas.estimator.training import train  # noqa: E402
 from search_spaces import get_space  # noqa: E402
 
 # The network the 30-minute evolution search found on MNIST (README, "Beating the lecture's CNN in 30 minutes").
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     prepare_tensorflow(args.threads)
-    # --data wins over --dataset (nas.data_sources takes one or the other)
+    # --data wins over --dataset (nas.data.sources takes one or the other)
     dataset = load_data(data=args.data, dataset=None if args.data else args.dataset, seed=args.seed,
                         validation_fraction=VALIDATION_FRACTION)
     space = get_space("cnn")

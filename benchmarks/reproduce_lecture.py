@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.seeds import print_table, spread  # noqa: E402
-from nas.settings import DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE  # noqa: E402
+from nas.settings.search_config import DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE  # noqa: E402
 
 # The lecture's own figures (full MNIST, 20 epochs, batch 128): what it reported, for its column only.
 LECTURE = {"perceptron": (0.9101, 7_850), "mlp": (0.9514, 118_282), "lenet": (0.9936, 1_256_080)}

@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPOSITORY))
 
 from benchmarks.seeds import spread  # noqa: E402
 from nas.runner.tune import latest_checkpoints  # noqa: E402
-from nas.training import saved_epoch  # noqa: E402
+from nas.estimator.training import saved_epoch  # noqa: E402
 from results import ResultStore, StoreError, TrialStatus  # noqa: E402
 
 RUN = "killed"

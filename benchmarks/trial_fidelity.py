@@ -30,11 +30,12 @@ sys.path.insert(0, str(REPOSITORY))
 
 import numpy as np  # noqa: E402
 
-from nas.data_sources import VALIDATION_FRACTION, load_data  # noqa: E402
-from nas.enums import Augment, Optimizer, Schedule  # noqa: E402
-from nas.evaluator import build_model, prepare_tensorflow  # noqa: E402
-from nas.settings import SearchConfig  # noqa: E402
-from nas.training import Recipe, train  # noqa: E402
+from nas.data.sources import VALIDATION_FRACTION, load_data  # noqa: E402
+from nas.estimator.recipe import Augment, Optimizer, Schedule  # noqa: E402
+from nas.estimator.evaluator import build_model, prepare_tensorflow  # noqa: E402
+from nas.settings.search_config import SearchConfig  # noqa: E402
+from nas.estimator.recipe import Recipe  # noqa: E402
+from nas.estimator.training import train  # noqa: E402
 from search_spaces import get_space  # noqa: E402
 
 
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     prepare_tensorflow(args.threads)
-    # --data wins over --dataset (nas.data_sources takes one or the other)
+    # --data wins over --dataset (nas.data.sources takes one or the other)
     dataset = load_data(data=args.data, dataset=None if args.data else args.dataset, seed=args.seed,
                         validation_fraction=VALIDATION_FRACTION)
     space = get_space("cnn")

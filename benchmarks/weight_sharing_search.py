@@ -49,7 +49,8 @@ def run_search(case: str, seed: int) -> dict:
     if finished.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{finished.stderr[-3000:]}")
     summary = json.loads(finished.stdout.strip().splitlines()[-1])
-    # Each supernet prints how far its latency estimate is off (nas.progress: "within N% (median, leave-one-out)").
+    # Each supernet prints how far its latency estimate is off (nas.runner.progress: "within N% (median,
+    # leave-one-out)").
     latency_errors = [int(percent)
                       for percent in re.findall(r"within (\d+)% \(median, leave-one-out\)", finished.stderr)]
     return {"command": " ".join(command[1:]), "wall_s": wall, "summary": summary, "latency_error_pct": latency_errors}

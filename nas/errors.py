@@ -38,6 +38,11 @@ class ClusterError(NasError):
     """A Ray cluster that cannot be joined, or resources no node of it has."""
 
 
+class TrialFailed(Exception):
+    """One trial could not be scored: its model could not be built, trained or measured. The message is the
+    reason, one line; the trial is stored as failed with it and the search goes on (`nas.train` raises it)."""
+
+
 class SearchFailedError(RuntimeError):
     """Every trial of a search failed; the run and its errors are stored. `run` names it."""
 

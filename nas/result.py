@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nas.experiment import SearchSummary, ranked_trials
-from nas.models import load_model
+from nas.runner.run_files import load_model
+from nas.runner.summary import SearchSummary, ranked_trials
 from results import ResultStore, TrialRecord, leaderboard, leaderboard_frame
 from results.report import write_report
 

@@ -1,95 +1,196 @@
-"""`python -m nas.search`: search a space with a strategy on Ray Tune, store every trial, end with the leaderboard.
+"""`nas.search(...)`: search a space with a strategy on Ray Tune, store every trial, hand back a `SearchResult`.
+`python -m nas.search` (nas/commands/search.py) calls it and prints what it returns.
 
-In Python, `nas.search(space, ...)` is the same search (nas/api.py): this module parses the flags, calls it and
-prints what it returns. Exit codes: 0 done, 1 the search itself failed, 2 bad input (one line on stderr),
-130 interrupted.
+Every setting of nas/settings/search_config.py is a keyword of the same name as its command-line flag (`time_budget` is
+`--time-budget`); the objects only Python can pass (arrays, a tf.data.Dataset, a SearchSpace, a keras-tuner build
+function, callbacks, a train_fn) are keywords too.
 """
 from __future__ import annotations
 
-import json
-import sys
-from pathlib import Path
-from typing import Sequence
+import dataclasses
+import difflib
+import inspect
+import logging
+import os
+import re
+from collections import Counter
+from typing import Any, Callable
 
-from nas import api, cli, checks
-from nas.settings import GROUPS, fields_by_group
+from nas import _call_module_as
+from nas.data.importing import defining_module, import_reference, placeholder, reference_of
+from nas.data.sources import DataSource, data_source, stored_data_source
+from nas.errors import SearchFailedError, SettingError
+from nas.result import SearchResult
+from nas.runner.experiment import default_run_name, run_search, stored_run
+from nas.runner.run_files import write_run_for_tensorboard, write_run_report
+from nas.settings import checks
+from nas.settings.inputs import SearchInputs, resolve_space
+from nas.settings.search_config import (DEFAULT_JUDGED_CHILDREN, DEFAULT_OUTPUT, SearchConfig, resumable_settings,
+                                        storage_url)
+from results import ResultStore, TrialStatus
 
-PROG = "nas.search"
+logger = logging.getLogger(__name__)
 
-
-def build_parser() -> cli.ArgumentParser:
-    parser = cli.ArgumentParser(prog=PROG, description="Search a space with a strategy on Ray Tune, store every "
-                                                       "trial, and end with the leaderboard.")
-    run = cli.add_setting_flags(parser, fields_by_group(), GROUPS)["results"]
-    run.add_argument("--storage", metavar="URL", help="SQLAlchemy URL of the result store (default: SQLite under "
-                                                      "--output)")
-    run.add_argument("--name", type=cli.flag_type(checks.run_name), metavar="RUN",
-                     help="name of the run (default: SPACE-STRATEGY-TIME)")
-    run.add_argument("--resume", action="store_true", help="continue the stored run --name")
-    run.add_argument("--json", action="store_true", help="print a JSON summary on stdout at the end")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    cli.quiet_libraries()
-    settings = cli.given_settings(args, [field for fields in fields_by_group().values() for field in fields])
-    from nas.progress import SearchProgress
-
-    progress = SearchProgress()
-
-    def body() -> int:
-        result = api.search(storage=args.storage, name=args.name, resume=args.resume, progress=progress,
-                            **settings)
-        print_outcome(result, args.json)
-        return cli.EXIT_OK
-
-    def interrupted() -> str:
-        if progress.run is None:
-            return "interrupted before the run was stored; nothing to resume"
-        return f"interrupted; completed trials are stored. Continue with --resume --name {progress.run}"
-
-    def after_disk_full() -> str:
-        if progress.run is None:
-            return "then run the search again; nothing was stored"
-        return f"then continue with --resume --name {progress.run}: every trial stored so far is kept"
-
-    return cli.run_command(PROG, body, interrupted, after_disk_full)
+SETTINGS = tuple(field.name for field in dataclasses.fields(SearchConfig))
+# Keywords whose value may be an object; the config keeps a reference to it.
+_OBJECT_SETTINGS = ("space", "data", "train_fn")
 
 
-def print_outcome(result, as_json: bool) -> None:
-    """The run's leaderboard (or Pareto front), its totals, where its report and best model are, and --json."""
-    from results import ResultStore, leaderboard, render
+def search(space: Any = None, *, validation_data: Any = None, test_data: Any = None, callbacks: Any = None,
+           storage: str | None = None, name: str | None = None, resume: bool = False, progress: Any = True,
+           **settings: Any) -> SearchResult:
+    """Search `space` (default: cnn) with the settings given, on Ray Tune, storing every trial; returns the result.
 
-    stream = sys.stderr if as_json else sys.stdout
-    summary = result.summary()
-    with ResultStore(result.store_url, read_only=True) as store:
-        if summary["pareto_front"]:  # a Pareto search ends with its front, not one winner
-            board = leaderboard(store, run=result.run, pareto=True)
-            print(f"Pareto front of run {result.run} (validation accuracy, latency, params): {len(board)} trial(s)",
-                  file=stream)
-        else:
-            board = leaderboard(store, run=result.run, top=10)
-        print(render(board, "table", width=cli.table_width(stream), color=cli.use_color(stream)), file=stream)
-        url = store.url
-    print(f"run {result.run}: {summary['trials_completed']} completed, {summary['trials_failed']} failed, "
-          f"{summary['trials_stopped']} stopped in {summary['wall_seconds']:.0f}s; used "
-          f"{summary['cpu_hours']:.3f} CPU-hours and {summary['gpu_hours']:.3f} GPU-hours; store: {url}",
-          file=sys.stderr)
-    best = summary["best"]
-    if best and best["model_path"]:
-        print(f"best model: {best['model_path']} (trial {best['trial']}; load it with "
-              f"keras.saving.load_model, or python -m nas.train --trial {result.run}:{best['trial']})",
-              file=sys.stderr)
-    if summary["report"]:
-        print(f"report: {summary['report']}", file=sys.stderr)
-    if summary["tensorboard"]:
-        print(f"TensorBoard: tensorboard --logdir {Path(summary['tensorboard']).parent}", file=sys.stderr)
-    if as_json:
-        print(json.dumps(summary))
+    space: a built-in space's name ("mlp", "cnn"), a search_spaces.SearchSpace, "package.module:attribute", or a
+        keras-tuner build(hp) function or keras_tuner.HyperModel.
+    data: (x, y) arrays, a dict of x_train, y_train, ..., a tf.data.Dataset, a .npz path, or a function returning
+        one of these (called in each worker, so the data never travels); `dataset` names a known one instead.
+    validation_data, test_data: (x, y) or a tf.data.Dataset; without validation data, 10% of the training data.
+    callbacks: Keras callbacks for every training; train_fn(model, data, report): your own training loop.
+    storage, name, resume: the store (default: SQLite under `output`), the run's name, continue the run `name`.
+    progress: True draws progress on the terminal or in the notebook; False draws none; or a nas.SearchObserver
+        of your own.
+    Every other keyword is a setting of nas.settings.SearchConfig (trials, time_budget, epochs, strategy, ...).
+    """
+    _check_keywords(settings)
+    if name is not None:
+        try:
+            checks.run_name(name)
+        except ValueError as error:
+            raise SettingError("name", str(error)) from None
+    if space is not None:
+        settings["space"] = space
+    output = settings.get("output", DEFAULT_OUTPUT)
+    store = ResultStore(storage_url(storage, output))
+    try:
+        config, inputs = prepare_search(settings, store, name, resume, validation_data, test_data, callbacks)
+        name = name or default_run_name(inputs.space.name, config.strategy)
+        from nas.runner.progress import SearchObservers, TensorBoardWriter, search_observer
+
+        observer = search_observer(progress)
+        if config.tensorboard:
+            observer = SearchObservers([observer, TensorBoardWriter(config.tensorboard)])
+        try:
+            summary = run_search(config, inputs, store, name, resume, observer)
+        finally:
+            observer.close()
+        report = write_run_report(store, summary.run, config.output_path)
+        tensorboard = write_run_for_tensorboard(store, summary.run, config.tensorboard) if config.tensorboard \
+            else None
+        if summary.best is None and summary.trials_failed:
+            raise _every_trial_failed(store, summary.run, report)
+        return SearchResult(summary, storage_url(storage, output), report, tensorboard and str(tensorboard))
+    finally:
+        store.close()
 
 
-cli.make_callable(__name__, api.search)
+def _every_trial_failed(store: ResultStore, run: str, report: str | None) -> SearchFailedError:
+    """Why a search found nothing: its trials' most common error (numbers aside), and where the rest are."""
+    errors = [" ".join((trial.error or "no reason recorded").split()) for trial in store.trials(run)
+              if trial.status is TrialStatus.FAILED]
+    kind_of = {error: re.sub(r"\d[\d,.]*", "#", error) for error in errors}
+    kind, count = Counter(kind_of[error] for error in errors).most_common(1)[0]
+    example = next(error for error in errors if kind_of[error] == kind)
+    return SearchFailedError(run, f"Every trial of run {run} failed ({len(errors)}); {count} of them like this: "
+                                  f"{example[:300]}. The run is stored: nas.leaderboard --run {run} lists each "
+                                  f"trial's error{f', and so does {report}' if report else ''}")
 
-if __name__ == "__main__":
+
+def _check_keywords(settings: dict[str, Any]) -> None:
+    for keyword in settings:
+        if keyword not in SETTINGS:
+            close = difflib.get_close_matches(keyword, SETTINGS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; expected one of: {', '.join(SETTINGS)}"
+            raise SettingError(keyword, f"nas.search has no setting {keyword!r}{hint}")
+
+
+def prepare_search(settings: dict[str, Any], store: ResultStore | None = None, name: str | None = None,
+                   resume: bool = False, validation_data: Any = None, test_data: Any = None,
+                   callbacks: Any = None) -> tuple[SearchConfig, SearchInputs]:
+    """The settings given (a new run's, or the stored run's with what a resume may change) and the objects behind
+    them."""
+    given = dict(settings)
+    if "address" not in given and os.environ.get("RAY_ADDRESS"):
+        given["address"] = os.environ["RAY_ADDRESS"]
+    if "time_budget" in given:  # a time budget alone runs trials until it ends, like Ray Tune's num_samples=-1,
+        given.setdefault("trials", None)  # and fits the final epochs into its final share
+        given.setdefault("final_epochs", None)
+    if given.get("weight_sharing") and not resume:
+        given.setdefault("trials", DEFAULT_JUDGED_CHILDREN)  # architectures judged, cheap with shared weights
+        # One supernet trains on this machine's cores (shared among --concurrency supernets), unless told.
+        given.setdefault("cpus_per_trial", float(max(1, (os.cpu_count() or 1) // (given.get("concurrency") or 1))))
+    stored = stored_run(store, name).config if resume else None
+    space = resolve_space(given.get("space", stored.get("space") if stored else "cnn"))
+    source = _data(given, stored, validation_data, test_data)
+    train_fn = given.get("train_fn", stored.get("train_fn") if stored else None)
+    train_fn_object = import_reference(train_fn, "train_fn", SettingError) if isinstance(train_fn, str) else train_fn
+    if train_fn_object is not None and not callable(train_fn_object):
+        raise SettingError("train_fn", f"expected a function train_fn(model, data, report), received {train_fn!r}")
+    references = {"space": space.reference,
+                  "data": (source.reference or placeholder(source.name)) if "data" in given else None,
+                  "train_fn": _reference(train_fn_object) if train_fn_object is not None else None}
+    plain = {key: value for key, value in given.items() if key not in _OBJECT_SETTINGS}
+    if stored is None:
+        config = SearchConfig(**plain, **{key: value for key, value in references.items()
+                                          if key in given or key == "space" or value is not None})
+    else:
+        config = _resumed_config(name, stored, plain, references, given)
+    if config.weight_sharing:
+        from nas.settings.search_config import check_weight_sharing
+
+        check_weight_sharing(config, space.space)
+    elif "shortlist" in given:
+        raise SettingError("shortlist", "trains the best architectures judged with shared weights; expected "
+                                        "weight_sharing with it, or no shortlist")
+    modules = tuple(module for module in (space.module, defining_module(references["data"]),
+                                          defining_module(references["train_fn"])) if module is not None)
+    if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+        callbacks = [callbacks]
+    return config, SearchInputs(space.space, source, train_fn_object, tuple(callbacks or ()), modules)
+
+
+def _data(given: dict[str, Any], stored: dict | None, validation_data: Any, test_data: Any) -> DataSource:
+    if "data" in given or "dataset" in given or stored is None:
+        return data_source(given.get("data"), given.get("dataset"), validation_data, test_data)
+    return stored_data_source(stored.get("data"), stored.get("dataset"), "nas.search(..., resume=True, data=...)",
+                              validation_data, test_data)
+
+
+def _reference(value: Callable) -> str:
+    return reference_of(value) or placeholder(getattr(value, "__name__", type(value).__name__))
+
+
+def _resumed_config(name: str, stored: dict, plain: dict, references: dict, given: dict) -> SearchConfig:
+    """The stored run's config, with what a resume may change; a setting that would change what is searched is
+    refused."""
+    resumable = resumable_settings()
+    stored_config = SearchConfig.from_dict(stored)
+    for setting, value in {**plain, **{key: references[key] for key in _OBJECT_SETTINGS if key in given}}.items():
+        if setting in resumable:
+            continue
+        before = getattr(stored_config, setting)
+        after = getattr(dataclasses.replace(stored_config, **{setting: value}), setting)
+        if after != before:
+            raise SettingError(setting, f"resume continues run {name!r} as it was started, with {setting} "
+                                        f"{_shown(before)}; received {_shown(after)}. Leave it out, or start a new "
+                                        "run with another name")
+    return dataclasses.replace(stored_config, **{key: value for key, value in plain.items() if key in resumable})
+
+
+def _shown(value: Any) -> str:
+    return repr(getattr(value, "value", value))
+
+
+search.__signature__ = inspect.signature(search).replace(parameters=[  # type: ignore[attr-defined]
+    *[parameter for parameter in inspect.signature(search).parameters.values()
+      if parameter.kind is not inspect.Parameter.VAR_KEYWORD],
+    *[inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY, default=field.default
+                        if field.default is not dataclasses.MISSING else field.default_factory())
+      for field in dataclasses.fields(SearchConfig) if field.name != "space"]])
+
+_call_module_as(__name__, search)
+
+if __name__ == "__main__":  # `python -m nas.search`: the command line (nas/commands/search.py)
+    from nas.commands.search import main
+
     raise SystemExit(main())

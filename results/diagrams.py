@@ -20,7 +20,7 @@ class Layer:
 
 
 def stored_layers(layers: Sequence[Mapping[str, Any]] | None) -> list[Layer] | None:
-    """The layers a trial recorded (nas.layer_summary), or None when it recorded none."""
+    """The layers a trial recorded (nas.estimator.layer_summary), or None when it recorded none."""
     if not layers:
         return None
     try:

@@ -17,6 +17,7 @@ import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 
+from results.errors import first_line
 from results.records import RunRecord, RunStatus
 
 logger = logging.getLogger(__name__)
@@ -33,8 +34,7 @@ def owner_is_gone(owner: str | None) -> bool:
     """Whether an owner is known dead: a process of this machine that no longer exists (None: no owner at all)."""
     if owner is None:
         return True
-    host, _, rest = owner.partition(":")
-    pid = rest.partition(":")[0]
+    host, pid = _host_and_process(owner)
     if host != socket.gethostname() or not pid.isdigit():
         return False  # another machine's driver: only its lease's expiry tells
     try:
@@ -51,6 +51,19 @@ def lease_holds(run: RunRecord, now: datetime | None = None) -> bool:
     now = now or datetime.now(timezone.utc)
     return (run.owner is not None and run.lease_expires_at is not None and run.lease_expires_at > now
             and not owner_is_gone(run.owner))
+
+
+def lease_holder(run: RunRecord) -> str:
+    """Who holds the run and until when, for a message that tells the user which process to stop."""
+    host, pid = _host_and_process(run.owner or "")
+    return (f"driver {run.owner}, process {pid} on {host}; its lease holds until {run.lease_expires_at:%H:%M:%S} "
+            f"UTC")
+
+
+def _host_and_process(owner: str) -> tuple[str, str]:
+    """The host and process id in an owner's name (new_owner's "host:pid:token")."""
+    host, _, rest = owner.partition(":")
+    return host, rest.partition(":")[0]
 
 
 def shown_status(run: RunRecord) -> RunStatus:
@@ -86,7 +99,7 @@ class RunLease:
                                  "this search's results may be overwritten.", self.run)
                     return
             except Exception as error:  # a store briefly unreachable: try again at the next beat
-                logger.warning("Could not renew the lease on run %s: %s", self.run, _first_line(error))
+                logger.warning("Could not renew the lease on run %s: %s", self.run, first_line(error))
 
     def release(self) -> None:
         """Stop renewing and give the run back (nothing to give back if it never became this driver's)."""
@@ -97,8 +110,4 @@ class RunLease:
             self.store.release_lease(self.run, self.owner)
         except Exception as error:  # it lapses by itself
             logger.warning("Could not give back the lease on run %s (it lapses in %.0f s): %s", self.run,
-                           LEASE_SECONDS, _first_line(error))
-
-
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+                           LEASE_SECONDS, first_line(error))

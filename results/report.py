@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Sequence
 
 from results.diagrams import choices_html, layers_svg, stored_layers, total_params
-from results.leaderboard import (PARETO_MARK, PARETO_NOTE, TEXT_COLUMNS, LeaderboardRow, column_names, row_cells,
-                                 row_status, run_costs, table_layout)
+from results.formats import (PARETO_MARK, PARETO_NOTE, TEXT_COLUMNS, column_names, percent_text, row_cells, row_status,
+                             table_layout)
+from results.leaderboard import LeaderboardRow, run_costs
 from results.lease import shown_status
 from results.plots import Point, Progress, minutes_between, pareto_svg, progress_svg, run_colour
 from results.records import RunRecord, TrialRecord
@@ -101,7 +102,7 @@ def _recipe_text(record: RunRecord | None, trials: list[TrialRecord]) -> str:
     subset = config.get("train_subset")
     trained = f"{_epochs(config['epochs'])} on {f'{subset:,} examples' if subset else 'all training data'}"
     if config.get("weight_sharing"):
-        # Only the shortlist trains alone, and only when a final training follows (nas/experiment.py).
+        # Only the shortlist trains alone, and only when a final training follows (nas/runner/experiment.py).
         shortlist = config.get("shortlist") if config.get("top_k") else 0
         parts = ["judged with the shared weights of a supernet, not trained alone"]
         parts += [f"the best {shortlist} judged then trained {trained}"] if shortlist else []
@@ -201,7 +202,7 @@ def _diagrams_section(rows: list[LeaderboardRow], trials: dict[str, list[TrialRe
 def _score_text(row: LeaderboardRow, part: str) -> str:
     accuracy = row.validation_accuracy if part == "validation" else row.test_accuracy
     if accuracy is not None:
-        return f"{part} {_percent(accuracy)}"
+        return f"{part} {percent_text(accuracy)}"
     score = row.validation_score if part == "validation" else row.test_score
     metric = row.objective.removeprefix("val_")
     return f"{part} {metric} {score:.4g}" if score is not None else ""
@@ -212,10 +213,6 @@ def _diagram_rows(rows: list[LeaderboardRow], cap: int) -> list[LeaderboardRow]:
                     key=lambda row: (-row.quality, row.params or 0, row.run, row.trial))
     chosen = scored[:TOP_BY_ACCURACY] + [row for row in scored[TOP_BY_ACCURACY:] if row.pareto]
     return chosen[:cap]
-
-
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.2f}%"
 
 
 def _when(moment: datetime | None) -> str:

@@ -34,7 +34,7 @@ def write_run(folder: str | Path, run: RunRecord | None, trials: Iterable[TrialR
     """Write a stored run's HParams experiment and each of its trials under `folder`/RUN; returns that folder."""
     trials = list(trials)
     name = run.name if run else trials[0].run
-    run_folder = Path(folder) / name  # a run's name has no path separators (nas.checks.run_name)
+    run_folder = Path(folder) / name  # a run's name has no path separators (nas.settings.checks.run_name)
     for trial in trials:
         write_trial(run_folder, trial)
     write_experiment(run_folder, [trial.arch for trial in trials if trial.status is not TrialStatus.FAILED],

@@ -23,7 +23,7 @@ def test_readme_starts_with_the_two_setup_commands():
 
 
 def test_the_own_data_example_writes_a_file_nas_reads_as_its_text_says(tmp_path, monkeypatch):
-    from nas.data_sources import load_data
+    from nas.data.sources import load_data
 
     (example,) = [block for block in python_blocks() if "np.savez" in block]
     monkeypatch.chdir(tmp_path)

@@ -5,7 +5,7 @@
 - `searcher`: our ask/tell strategy behind Ray Tune's `Searcher` interface.
 - `recorder`: a Ray Tune callback that writes every trial to the store as it starts and ends.
 - `tune`: the search trials as a Ray Tune experiment, and the final trainings as Ray tasks, both around
-  nas.evaluator.Evaluator.
+  nas.estimator.evaluator.Evaluator.
 """
 import os
 

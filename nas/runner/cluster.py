@@ -232,7 +232,9 @@ def stop_ray() -> None:
 
 def _session_dir() -> Path | None:
     try:
-        from ray._private import worker  # the running local node's session folder; Ray has no public call for it
+        from ray._private import (
+            worker,  # the running local node's session folder; Ray has no public call for it
+        )
 
         return Path(worker._global_node.get_session_dir_path())
     except Exception:  # noqa: BLE001 - no local node (a joined cluster), or Ray moved it: leave the files
@@ -271,12 +273,13 @@ def _code_for_the_workers(user_modules: list[ModuleType]) -> dict:
     nodes need only TensorFlow and Ray installed, and always run the driver's version of nas; the user's own
     space, data and training modules go with them. The bundled data sets stay behind: data travels through the
     object store."""
-    import nas
     import results
     import search_spaces
     import strategies
 
-    modules = [nas, search_spaces, strategies, results]
+    # The whole nas package, which Python imported before this module (its parent) and which is not imported here:
+    # the runner imports no room above it.
+    modules = [sys.modules["nas"], search_spaces, strategies, results]
     modules += [module for module in user_modules if module not in modules]
     return {"py_modules": modules, "excludes": ["*.npz", "nas-runs", ".venv", "__pycache__"]}
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ray import tune
 
-from nas.progress import SearchObserver
+from nas.runner.progress import SearchObserver
 from results import ResultStore, TrialRecord, TrialStatus
 from strategies import Strategy
 
@@ -127,7 +127,7 @@ class _Usage:
 
 
 def finished_record(started: TrialRecord, result: dict, error: str | None) -> TrialRecord:
-    """The trial's final row from its last reported result (nas.evaluator.Evaluator writes them)."""
+    """The trial's final row from its last reported result (nas.estimator.evaluator.Evaluator writes them)."""
     error = error or result.get("error")
     epochs = result.get("epoch")
     planned = result.get("epochs_planned")
@@ -154,7 +154,7 @@ def validation_metrics(result: dict) -> dict:
 
 
 def epoch_entry(result: dict) -> dict:
-    """One epoch of a trial's history, from its report (nas.evaluator): the logs as Keras names them."""
+    """One epoch of a trial's history, from its report (nas.estimator.evaluator): the logs as Keras names them."""
     logs = {**result.get("training_metrics", {}), **validation_metrics(result)}
     return {"epoch": result["epoch"], "train_seconds": result.get("train_seconds"), "logs": logs}
 

@@ -7,11 +7,11 @@ from typing import Iterable
 
 from ray.tune.search import Searcher
 
-from nas.objectives import OVER_LIMIT_PREFIX, OVER_LIMIT_REWARD, Objective
+from nas.estimator.objectives import OVER_LIMIT_PREFIX, OVER_LIMIT_REWARD, Objective
 from results import TrialRecord, TrialStatus
 from strategies import Strategy, Trial
 
-# What the strategy, Tune's searcher and the ASHA scheduler maximise: the objective's reward (nas/objectives.py).
+# What the strategy, Tune's searcher and the ASHA scheduler maximise: the objective's reward (nas/estimator/objectives.py).
 METRIC = "reward"
 
 

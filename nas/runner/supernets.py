@@ -13,11 +13,11 @@ from pathlib import Path
 
 from ray import tune
 
-from nas.progress import SearchObserver
+from nas.runner.progress import SearchObserver
 from nas.runner.tune import TrialPlan, checkpointing_report
+from nas.runner.worker_memory import released_after
 from nas.weight_sharing.judge import SAVED_STATE
 from nas.weight_sharing.trial import SupernetSettings, run_supernet
-from nas.worker_memory import released_after
 from results import JudgedWith, ResultStore, TrialRecord, TrialStatus
 
 

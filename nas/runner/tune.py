@@ -1,9 +1,9 @@
-"""Search trials as a Ray Tune experiment, and the final trainings as Ray tasks, both around nas.evaluator.
+"""Search trials as a Ray Tune experiment, and the final trainings as Ray tasks, both around nas.estimator.evaluator.
 
 Ray Tune does the scheduling: a `tune.Tuner` runs the trials, asks our strategy for architectures through
 `StrategySearcher`, limits how many run at once with Ray's `ConcurrencyLimiter`, and tells `TrialRecorder` as
 trials start and end. The data reaches the workers once through Ray's object store (`tune.with_parameters`,
-`ray.put`), or is made in each worker by the user's function (nas.data_sources.WorkerData).
+`ray.put`), or is made in each worker by the user's function (nas.data.sources.WorkerData).
 """
 from __future__ import annotations
 
@@ -19,20 +19,20 @@ import ray
 from ray import tune
 from ray.tune.search import ConcurrencyLimiter
 
-from nas.evaluator import EvaluationSettings, Evaluator, FinalTraining
-from nas.enums import Scheduler
+from nas.estimator.evaluator import EvaluationSettings, Evaluator, FinalTraining
+from nas.estimator.training import saved_epoch
 from nas.runner.cluster import alive_nodes
-from nas.progress import SearchObserver
+from nas.runner.progress import SearchObserver
 from nas.runner.recorder import TrialRecorder
 from nas.runner.searcher import METRIC, StrategySearcher
-from nas.training import saved_epoch
-from nas.worker_memory import released_after
+from nas.runner.worker_memory import released_after
+from nas.settings.search_config import Scheduler
 from results import ResultStore, TrialRecord
 from strategies import Strategy
 
 
 def search_trial(config: dict, data, settings: EvaluationSettings, experiment: str) -> None:
-    """Tune's function trainable: score `config["arch"]`, reporting after every epoch (nas.evaluator) with the
+    """Tune's function trainable: score `config["arch"]`, reporting after every epoch (nas.estimator.evaluator) with the
     training state as the trial's checkpoint, and going on from the last one after a retry (Tune's own checkpoint)
     or a resume of the run (`config["resume_from"]`, from StrategySearcher)."""
     report = checkpointing_report(experiment)

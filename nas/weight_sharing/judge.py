@@ -19,8 +19,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from nas.data import TaskData
-from nas.objectives import OVER_LIMIT_REWARD, Objective
+from nas.data.task_data import TaskData
+from nas.estimator.objectives import OVER_LIMIT_REWARD, Objective
 from nas.weight_sharing.supernet import ChildSize, SharedWeights, child_size
 from search_spaces import Architecture, SearchSpace
 from strategies import Strategy, Trial

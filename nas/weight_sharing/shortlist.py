@@ -5,7 +5,7 @@ Kendall's tau 0.33-0.41, and 2-4 of the 20 best trained alone are among the 20 b
 children low (`shortlisted`). So the final training does not take the best judged on one judgement: the best
 judged of each depth in turn (`shortlist` distinct architectures) are first trained alone with the trial recipe,
 as ordinary trials of the run, and the final training retrains the top-k of those (a score from training alone
-outranks any shared-weight score: nas.experiment.ranked_trials). ENAS and single-path one-shot NAS likewise rank
+outranks any shared-weight score: nas.runner.experiment.ranked_trials). ENAS and single-path one-shot NAS likewise rank
 candidates with the supernet, then train the chosen from scratch; this step makes the choice among them with the
 judgement a search without weight sharing uses.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from nas.objectives import Objective
+from nas.estimator.objectives import Objective
 from results import JudgedWith, TrialRecord, TrialStatus
 from search_spaces import Architecture, SearchSpace
 from strategies import Strategy, Trial

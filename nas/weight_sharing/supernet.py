@@ -42,7 +42,7 @@ MAX_UNITS = max(DENSE_UNITS)
 @dataclass(frozen=True)
 class ChildSize:
     params: int  # as Keras counts the model built alone: batch norm's moving statistics included
-    flops: int  # one example, as nas.flops counts the built model (a multiply-add is 2)
+    flops: int  # one example, as nas.estimator.flops counts the built model (a multiply-add is 2)
     layers: int  # convolutions and dense layers
 
 

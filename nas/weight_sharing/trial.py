@@ -19,16 +19,16 @@ from typing import Callable
 
 import numpy as np
 
-from nas.data import TaskData
-from nas.evaluator import build_model, prepare_tensorflow
-from nas.latency import measure_latency
-from nas.objectives import Objective
+from nas.data.task_data import TaskData
+from nas.estimator.evaluator import build_model, prepare_tensorflow
+from nas.estimator.latency import measure_latency
+from nas.estimator.objectives import Objective
 from nas.weight_sharing.judge import SupernetJudge
 from nas.weight_sharing.latency_estimate import timed_children
 from search_spaces import SearchSpace
 from strategies import get_strategy
 
-# report(figures, save_state=None), as nas.evaluator's: save_state(folder) writes the supernet's state there.
+# report(figures, save_state=None), as nas.estimator.evaluator's: save_state(folder) writes the supernet's state there.
 Report = Callable[..., None]
 
 # A round: this many steps of the shared weights, then this many children judged. Fewer steps judge more children

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nas import search
+from nas.commands import search
 from results import ResultStore
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nas import leaderboard, search
+from nas.commands import leaderboard, search
 from results import ResultStore, TrialStatus
 from search_spaces import SPACES
 from strategies import get_strategy
@@ -176,7 +176,7 @@ def test_learning_strategies_run_parallel_trials_through_ray_with_their_options(
     assert run.strategy_state["outstanding"] == [] and learned(run.strategy_state["state"])
 
 
-@pytest.mark.slow  # a Ray start for a search that trains nothing; tests/nas/test_cli_bad_input.py has the fast part
+@pytest.mark.slow  # a Ray start for a search that trains nothing; tests/nas/commands/test_cli_bad_input.py has the fast part
 def test_a_search_in_which_every_trial_failed_exits_1_and_says_why(tiny_8x8, tmp_path, capsys):
     argv = ["--space", "cnn", "--data", tiny_8x8, "--trials", "3", "--max-params", "50", "--output", str(tmp_path),
             "--name", "hopeless"]

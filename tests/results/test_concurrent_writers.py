@@ -2,7 +2,7 @@
 
 Each writer is its own OS process (the "spawn" start method, as separate `nas search` commands would be), and a
 barrier releases them together so their writes really overlap. The PostgreSQL tests get a new database each
-(`postgres_database_url` in tests/conftest.py), on the server at $NAS_TEST_POSTGRES_URL or one started for the
+(the `url` fixture of tests/results/conftest.py), on the server at $NAS_TEST_POSTGRES_URL or one started for the
 session by tests/postgres_server.sh; they are skipped where there is neither.
 """
 from __future__ import annotations
@@ -25,13 +25,6 @@ SPAWN = multiprocessing.get_context("spawn")
 WRITERS = 3
 TRIALS = 40
 TIMEOUT_S = 60  # for any one wait on other processes; a hung writer fails the test instead of hanging it
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'runs' / 'nas.db'}"
-    return request.getfixturevalue("postgres_database_url")
 
 
 # What a writer stores: every value depends on the run and the trial, so a row in the wrong run shows.
@@ -63,7 +56,7 @@ def strategy_state(writer: int, done: int) -> dict:
 # Processes
 
 def write_search(barrier, url: str, writer: int, open_after_barrier: bool = False) -> tuple[float, float]:
-    """One search's writes, as nas/experiment.py makes them (the run leased to its driver while it writes);
+    """One search's writes, as nas/runner/experiment.py makes them (the run leased to its driver while it writes);
     returns when its writing began and ended."""
     if open_after_barrier:
         barrier.wait(TIMEOUT_S)

@@ -2,26 +2,13 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
-import socket
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from results import LeaseError, ResultStore, RunStatus
 from results.lease import RunLease, lease_expiry, lease_holds, new_owner, shown_status
-from tests.results.conftest import make_run
-
-LIVE = f"{socket.gethostname()}:{os.getpid()}:live"  # this test process: alive, on this machine
-FAR_AWAY = "another-machine:4242:token"  # a driver elsewhere: only its expiry can tell it is gone
-
-
-def dead_owner() -> str:
-    """The owner name of a process of this machine that has exited."""
-    child = multiprocessing.get_context("spawn").Process(target=int)
-    child.start()
-    child.join()
-    return f"{socket.gethostname()}:{child.pid}:dead"
+from tests.results.conftest import FAR_AWAY, LIVE, dead_owner, make_run
 
 
 def held_by(store, owner: str, expires_in_s: float = 60.0) -> None:
@@ -91,10 +78,7 @@ def _race(url: str, barrier, results) -> None:
         barrier.wait()  # every racer alive until all have tried: a winner that exited could be taken over
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_of_drivers_that_race_for_a_lapsed_lease_exactly_one_wins(backend, tmp_path, request):
-    url = (f"sqlite:///{tmp_path / 'nas.db'}" if backend == "sqlite"
-           else request.getfixturevalue("postgres_database_url"))
+def test_of_drivers_that_race_for_a_lapsed_lease_exactly_one_wins(url):
     with ResultStore(url) as store:
         held_by(store, FAR_AWAY, expires_in_s=-1)  # lapsed: anyone may take it, but only one may
     context = multiprocessing.get_context("spawn")

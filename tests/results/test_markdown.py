@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 from markdown_it import MarkdownIt
 
 from results import TrialStatus, leaderboard, render
-from results.leaderboard import markdown_text
+from results.formats import markdown_text
 from tests.results.conftest import make_run, make_trial
 
 EVIL = "a|b *em* _u_ `code` [link](x.html) <script>alert(1)</script> ~~del~~ $x$ :smile: @team &amp; \\ end"

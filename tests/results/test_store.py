@@ -1,16 +1,19 @@
-"""The result store keeps runs and trials exactly, across processes and connections, and refuses bad URLs clearly."""
+"""The result store keeps runs and trials exactly, across processes and connections; refuses in one line a file it
+cannot open; and deletes one run, with its trials, leaving the other runs whole."""
 from __future__ import annotations
 
 import dataclasses
 import pickle
+import re
 import sqlite3
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from results import (SCHEMA_VERSION, JudgedWith, ResultStore, RunExistsError, RunStatus, StoreError, TrialStatus,
-                     sqlite_file)
-from tests.results.conftest import START, make_run, make_trial
+from results import (DeletedRun, LeaseError, ResultStore, RunExistsError, RunNotFoundError, RunStatus, StoreError,
+                     TrialStatus, sqlite_file)
+from results.lease import lease_expiry
+from tests.results.conftest import FAR_AWAY, LIVE, START, dead_owner, make_run, make_trial
 
 
 def test_runs_and_trials_round_trip_exactly(store):
@@ -45,7 +48,7 @@ def test_update_run_changes_only_what_is_given(store):
     run = store.get_run("r1")
     assert (run.status, run.finished_at, run.strategy_state, run.config) == \
         (RunStatus.COMPLETED, finished, {"next_id": 3}, {"space": "cnn", "trials": 3})
-    with pytest.raises(StoreError, match="No run named 'nope'"):
+    with pytest.raises(RunNotFoundError, match="No run named 'nope'"):
         store.update_run("nope", status=RunStatus.FAILED)
 
 
@@ -62,18 +65,6 @@ def test_trials_of_all_runs_come_in_run_then_number_order(filled_store):
     assert [run.name for run in filled_store.list_runs()] == ["cnn-run", "mlp-run"]
 
 
-def test_what_one_connection_commits_another_sees_at_once(tmp_path):
-    url = f"sqlite:///{tmp_path / 'nas.db'}"
-    with ResultStore(url) as writer, ResultStore(url) as reader:
-        writer.create_run(make_run("r1"))
-        writer.save_trial(make_trial("r1", 0, 0.5))
-        assert [trial.number for trial in reader.trials("r1")] == [0]
-    # Plain sqlite3 sees the same rows: nothing is held back in a cache or an open transaction.
-    with sqlite3.connect(tmp_path / "nas.db") as connection:
-        assert connection.execute("select count(*) from trials").fetchone() == (1,)
-        assert connection.execute("pragma journal_mode").fetchone() == ("wal",)
-
-
 def test_a_store_pickles_as_its_url_and_reconnects(filled_store):
     copy = pickle.loads(pickle.dumps(filled_store))
     try:
@@ -82,77 +73,11 @@ def test_a_store_pickles_as_its_url_and_reconnects(filled_store):
         copy.close()
 
 
-def test_in_memory_sqlite_keeps_its_data_across_calls():
-    with ResultStore("sqlite://") as store:
-        store.create_run(make_run("r1"))
-        assert store.get_run("r1") is not None
-
-
-@pytest.mark.parametrize("url, message", [
-    ("not a url", "Expected a database URL such as sqlite:///"),
-    ("nosuchdb://host/x", "Unknown database scheme 'nosuchdb'"),
-    ("mysql+nosuchdriver://host/x", "Unknown database scheme"),
-    ("postgresql+psycopg2://user:secret@127.0.0.1:1/db", "psycopg2"),
-])
-def test_bad_urls_get_one_clear_line(url, message):
-    with pytest.raises(StoreError, match=message) as error:
-        ResultStore(url)
-    assert "\n" not in str(error.value) and "secret" not in str(error.value)
-
-
 def test_an_unopenable_sqlite_file_is_a_store_error(tmp_path):
     folder = tmp_path / "a-folder.db"
     folder.mkdir()
     with pytest.raises(StoreError, match="Cannot open the result store"):
         ResultStore(f"sqlite:///{folder}")
-
-
-def test_a_store_of_another_schema_version_is_refused_untouched(tmp_path):
-    url = f"sqlite:///{tmp_path / 'nas.db'}"
-    with ResultStore(url) as store:
-        store.create_run(make_run("r1"))
-    with sqlite3.connect(tmp_path / "nas.db") as connection:
-        connection.execute("update meta set value = '99' where key = 'schema_version'")
-    with pytest.raises(StoreError, match=f"schema version 99. Expected version {SCHEMA_VERSION} or older"):
-        ResultStore(url)
-    with sqlite3.connect(tmp_path / "nas.db") as connection:
-        assert connection.execute("select name from runs").fetchall() == [("r1",)]
-
-
-def test_a_store_of_schema_version_1_is_upgraded_to_the_latest_in_place_and_keeps_its_trials(tmp_path):
-    url = f"sqlite:///{tmp_path / 'nas.db'}"
-    with ResultStore(url) as store:
-        store.create_run(make_run("r1"))
-        store.save_trial(make_trial("r1", 0, 0.9))
-    with sqlite3.connect(tmp_path / "nas.db") as connection:  # back to version 1's tables, as an older nas wrote them
-        for column in ("attempts", "cpu_seconds", "gpu_seconds", "final_cpu_seconds", "final_gpu_seconds",
-                       "latency_device", "latency_threads", "latency_batch_size", "latency_batch_ms", "final_epochs",
-                       "score", "metrics", "test_score", "test_metrics", "model_path", "final_seed", "layers",
-                       "judged_with", "history"):
-            connection.execute(f"alter table trials drop column {column}")
-        for column in ("task", "objective", "direction", "owner", "lease_expires_at"):
-            connection.execute(f"alter table runs drop column {column}")
-        connection.execute("update meta set value = '1' where key = 'schema_version'")
-    with ResultStore(url) as store:
-        assert store.get_trial("r1", 0).validation_accuracy == 0.9
-        assert store.get_trial("r1", 0).cpu_seconds is None and store.get_run("r1").objective is None
-        assert store.get_trial("r1", 0).judged_with is JudgedWith.TRAINING  # before weight sharing, all trained
-        store.save_trial(make_trial("r1", 1, 0.8, cpu_seconds=12.5, latency_device="CPU", score=0.8,
-                                    layers=[{"kind": "input"}], judged_with=JudgedWith.SHARED_WEIGHTS))
-        assert (store.get_trial("r1", 1).cpu_seconds, store.get_trial("r1", 1).latency_device) == (12.5, "CPU")
-        assert store.get_trial("r1", 1).layers == [{"kind": "input"}]
-        assert store.get_trial("r1", 1).judged_with is JudgedWith.SHARED_WEIGHTS
-        store.save_trial(make_trial("r1", 2, 0.7, history=[{"epoch": 1, "train_seconds": 1.0, "logs": {"loss": 0.5}}]))
-        assert store.get_trial("r1", 2).history[0]["logs"] == {"loss": 0.5}
-    with sqlite3.connect(tmp_path / "nas.db") as connection:
-        version = connection.execute("select value from meta where key = 'schema_version'").fetchone()
-    assert version == (str(SCHEMA_VERSION),)
-
-
-def test_sqlite_file_names_the_file_behind_a_url(tmp_path):
-    assert sqlite_file(f"sqlite:///{tmp_path}/x.db") == tmp_path / "x.db"
-    assert sqlite_file("sqlite://") is None
-    assert sqlite_file("postgresql://host/db") is None
 
 
 def _file_state(path):
@@ -196,6 +121,9 @@ def test_a_reader_never_writes_and_cannot_be_made_to(filled_store, tmp_path):
         assert len(reader.trials()) == 5
         with pytest.raises(StoreError, match="opened read-only"):
             reader.save_trial(make_trial("cnn-run", 9, 0.5))
+        with pytest.raises(StoreError, match="opened read-only"):
+            reader.delete_run("cnn-run")
+        assert len(reader.trials("cnn-run")) == 3
     assert path.read_bytes() == before and _file_state(path)[1] == "delete"
 
 
@@ -206,25 +134,6 @@ def test_a_reader_refuses_a_missing_file_and_an_empty_database_without_creating_
     sqlite3.connect(tmp_path / "empty.db").close()
     with pytest.raises(StoreError, match="is empty"):
         ResultStore(f"sqlite:///{tmp_path / 'empty.db'}", read_only=True)
-
-
-def test_a_reader_reads_an_older_store_without_upgrading_it(tmp_path):
-    path = tmp_path / "nas.db"
-    with ResultStore(f"sqlite:///{path}") as store:
-        store.create_run(make_run("r1"))
-        store.save_trial(make_trial("r1", 0, 0.9, score=0.9))
-    with sqlite3.connect(path) as connection:  # as nas of schema version 4 left it
-        for column in ("score", "metrics", "test_score", "test_metrics", "model_path", "final_seed", "layers",
-                       "judged_with", "history"):
-            connection.execute(f"alter table trials drop column {column}")
-        for column in ("task", "objective", "direction", "owner", "lease_expires_at"):
-            connection.execute(f"alter table runs drop column {column}")
-        connection.execute("update meta set value = '4' where key = 'schema_version'")
-    with ResultStore(f"sqlite:///{path}", read_only=True) as reader:
-        trial = reader.get_trial("r1", 0)
-        assert (trial.validation_accuracy, trial.score, reader.get_run("r1").objective) == (0.9, None, None)
-    with sqlite3.connect(path) as connection:
-        assert connection.execute("select value from meta where key = 'schema_version'").fetchone() == ("4",)
 
 
 def test_a_final_training_is_written_once(store):
@@ -246,3 +155,70 @@ def test_fields_left_unread_stay_none_and_costs_are_summed_in_the_database(fille
     assert filled_store.get_trial("cnn-run", 3).layers == [{"kind": "input"}]
     assert filled_store.cost_sums(["cnn-run", "mlp-run", "no-such-run"]) == {
         "cnn-run": (12.5, 1.0, 5.0, 0.0), "mlp-run": (0.0, 0.0, 0.0, 0.0), "no-such-run": (0.0, 0.0, 0.0, 0.0)}
+
+
+# Deleting a run. Each test runs on a SQLite file and on PostgreSQL (filled_store_of_each_backend: cnn-run with three
+# trials, mlp-run with two).
+
+def stored(store) -> tuple:
+    """Everything the store holds, to show a refused delete changed nothing."""
+    return store.list_runs(), store.trials()
+
+
+def test_deleting_a_run_removes_it_and_its_trials_and_leaves_the_other_run_whole(filled_store_of_each_backend):
+    store = filled_store_of_each_backend
+    cnn_run, mlp_run, mlp_trials = store.get_run("cnn-run"), store.get_run("mlp-run"), store.trials("mlp-run")
+    assert store.delete_run("cnn-run") == DeletedRun(run=cnn_run, trials=3)
+    assert store.get_run("cnn-run") is None and store.trials("cnn-run") == []
+    assert store.list_runs() == [mlp_run] and store.get_run("mlp-run") == mlp_run
+    assert store.trials() == mlp_trials and [trial.number for trial in mlp_trials] == [0, 1]
+    store.create_run(make_run("cnn-run"))  # the name is free again, and the new run starts with no trials
+    assert store.trials("cnn-run") == []
+
+
+def test_deleting_an_unknown_run_raises_and_changes_nothing(filled_store_of_each_backend):
+    store = filled_store_of_each_backend
+    before = stored(store)
+    with pytest.raises(RunNotFoundError, match="No run named 'no-such-run'") as refused:
+        store.delete_run("no-such-run")
+    assert isinstance(refused.value, StoreError) and "\n" not in str(refused.value)
+    assert stored(store) == before
+
+
+@pytest.mark.parametrize("owner", [LIVE, FAR_AWAY], ids=["this-machine", "another-machine"])
+def test_a_run_a_live_search_drives_is_refused_and_left_intact(filled_store_of_each_backend, owner):
+    store = filled_store_of_each_backend
+    store.acquire_lease("cnn-run", owner, lease_expiry())
+    before = stored(store)
+    host, pid, _ = owner.split(":")
+    holder = re.escape(f"process {pid} on {host}")
+    with pytest.raises(LeaseError, match=rf"Run 'cnn-run' is in use .*{holder}.*stop that search"):
+        store.delete_run("cnn-run")
+    assert stored(store) == before and len(store.trials("cnn-run")) == 3
+
+
+@pytest.mark.parametrize("lease", ["expired", "driver-gone", "released"])
+def test_a_run_whose_lease_expired_or_whose_driver_is_gone_can_be_deleted(filled_store_of_each_backend, lease):
+    store = filled_store_of_each_backend
+    if lease == "expired":  # a driver on another machine that stopped renewing a minute ago
+        store.acquire_lease("cnn-run", FAR_AWAY, datetime.now(timezone.utc) - timedelta(minutes=1))
+    elif lease == "driver-gone":  # killed on this machine: its lease has not expired, but it will not be renewed
+        store.acquire_lease("cnn-run", dead_owner(), datetime.now(timezone.utc) + timedelta(hours=1))
+    else:
+        store.acquire_lease("cnn-run", LIVE, lease_expiry())
+        store.release_lease("cnn-run", LIVE)
+    assert store.delete_run("cnn-run").trials == 3
+    assert [run.name for run in store.list_runs()] == ["mlp-run"] and len(store.trials()) == 2
+
+
+def test_a_run_a_search_takes_while_it_is_deleted_keeps_its_trials(filled_store_of_each_backend, monkeypatch):
+    """The delete read the run free; a search resumed it before the delete wrote: the delete is undone whole."""
+    store = filled_store_of_each_backend
+    read_before_the_search_took_it = store.get_run("cnn-run")
+    store.acquire_lease("cnn-run", FAR_AWAY, lease_expiry())
+    before = stored(store)
+    monkeypatch.setattr(store, "get_run", lambda name: read_before_the_search_took_it)
+    with pytest.raises(LeaseError, match="Run 'cnn-run' was taken by another search.*nothing was deleted"):
+        store.delete_run("cnn-run")
+    monkeypatch.undo()
+    assert stored(store) == before and store.get_run("cnn-run").owner == FAR_AWAY

@@ -157,8 +157,8 @@ def test_a_resumed_run_tells_the_trials_that_finished_before_its_strategy_heard_
 
 
 def test_a_stored_trial_tells_a_resumed_strategy_what_its_last_result_said():
-    from nas.enums import Direction
-    from nas.objectives import Objective
+    from nas.estimator.objectives import Direction
+    from nas.estimator.objectives import Objective
     from nas.runner.searcher import stored_result
     from results import TrialRecord, TrialStatus
 

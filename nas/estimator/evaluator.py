@@ -1,0 +1,201 @@
+"""Builds, trains and scores one architecture, knowing nothing of Ray (nas/runner wraps it as a Ray Tune trial).
+
+A search trial builds the model with its seed, records its layers, measures its cost (parameters, FLOPs, latency;
+they do not depend on the weights, so before training) and stops there if the model breaks a hard limit; then it
+trains on the training part and reports the validation metrics and the objective's score after every epoch.
+Anything that goes wrong (a builder that raises or returns something else than a Keras model, an architecture too
+deep for the input, a NaN loss, a train_fn that never reports, out of memory) is reported as the trial's error, in
+one line, and the search goes on.
+
+The final training of a winner trains the same way, with its own seed, on the training and validation parts
+together, is tested once on the test part, and hands back the trained model as a `.keras` file's bytes.
+"""
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from nas.data.task_data import Task, TaskData
+from nas.errors import TrialFailed
+from nas.estimator.cost import measure_cost
+from nas.estimator.flops import count_flops
+from nas.estimator.layer_summary import layer_summary
+from nas.estimator.objectives import Objective
+from nas.estimator.recipe import Recipe
+from nas.estimator.training import (EpochResult, TrainingData, evaluate, one_line, save_training_state, train,
+                                    train_with_function)
+from search_spaces import Architecture, SearchSpace
+
+# report(figures, save_state=None): called after every epoch; `save_state(folder)` writes the training state there,
+# for the caller to keep as the trial's checkpoint (nas/runner/tune.py hands it to Ray Tune).
+Report = Callable[..., None]
+
+
+class ArchitectureDoesNotFit(TrialFailed):
+    """The architecture cannot be built for this data (e.g. more pooling than the image has pixels)."""
+
+
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """What every evaluation of a search shares; shipped to Ray's workers once, with the data."""
+
+    space: SearchSpace
+    recipe: Recipe
+    objective: Objective
+    task: Task
+    threads: int
+    seed: int
+    train_fn: Callable | None = None  # train_fn(model, data, report) instead of Keras' fit
+    callbacks: tuple = ()  # the user's Keras callbacks, passed to every fit
+    deadline: float | None = None  # a time.time() the final training fits its epochs before
+
+
+@dataclass(frozen=True)
+class FinalTraining:
+    """A winner trained on training + validation data and tested once."""
+
+    trial: int
+    seed: int
+    epochs: int | None  # trained: the recipe's, fewer under a deadline; None when a train_fn reported none
+    train_seconds: float
+    test_metrics: dict  # Keras' evaluate on the test part ({} without one): loss, accuracy, ...
+    model: bytes  # the trained model as a .keras file
+
+
+def prepare_tensorflow(threads: int) -> None:
+    """Thread counts and GPU memory growth must be set before TensorFlow runs its first op in this process (they
+    are read once: STACK-NOTES.md). Workers are reused between trials, so the previous graph is cleared."""
+    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
+    os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:  # lets trials with fractional GPUs share one device
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:  # already initialised by an earlier trial in this process: growth is already set
+            pass
+    import keras
+
+    keras.backend.clear_session()
+
+
+def build_model(space: SearchSpace, arch: Architecture, input_shape: Sequence[int], num_outputs: int,
+                task: Task = Task.CLASSIFICATION, seed: int = 0):
+    """The architecture's Keras model, its initial weights drawn from `seed` (Python, numpy and TF seeded)."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    try:
+        model = space.build(arch, input_shape, num_outputs, task=Task(task).value)
+    except Exception as error:  # a builder's error is the architecture's fault, not the search's
+        raise ArchitectureDoesNotFit(f"cannot build {arch.key} for input {tuple(input_shape)}: "
+                                     f"{one_line(error)}") from error
+    if not isinstance(model, keras.Model):
+        raise ArchitectureDoesNotFit(f"the builder of space {space.name!r} returned {type(model).__name__} for "
+                                     f"{arch.key}; expected a keras.Model")
+    return model
+
+
+class Evaluator:
+    def __init__(self, settings: EvaluationSettings):
+        self.settings = settings
+
+    def evaluate(self, trial: int, arch_values: dict, data: TaskData, report: Report,
+                 resume_from: Path | None = None) -> None:
+        """Score one architecture on `data`'s training and validation parts, calling `report` with a dict after
+        every epoch (or once, with "error", when it fails). With `resume_from` (a training state an earlier
+        attempt of the trial saved), training goes on after its epoch; a train_fn trial starts again."""
+        settings, objective = self.settings, self.settings.objective
+        figures: dict = {"trial": trial}
+        try:
+            prepare_tensorflow(settings.threads)
+            arch = settings.space.validate(arch_values)
+            recipe = settings.recipe.for_architecture(arch)
+            model = build_model(settings.space, arch, data.input_shape, data.num_outputs, settings.task,
+                                seed=settings.seed + trial)
+            figures.update(layers=layer_summary(model), params=int(model.count_params()))
+            # Too many parameters is known from the build: no latency measurement for a model that will not train.
+            over_limit = objective.violation(figures["params"], latency_ms=None)
+            if over_limit:
+                report({**figures, "error": over_limit, "over_limit": True, "flops": count_flops(model)})
+                return
+            cost = measure_cost(model, data.input_shape)
+            figures.update(cost.metrics())
+            over_limit = objective.violation(cost.params, cost.latency_ms)
+            if over_limit:
+                report({**figures, "error": over_limit, "over_limit": True})
+                return
+
+            def epoch_ended(result: EpochResult) -> None:
+                if objective.metric not in result.metrics:
+                    raise TrialFailed(f"the training reported {', '.join(result.metrics) or 'no metrics'}; the "
+                                      f"objective {objective.metric} is not among them")
+                score = objective.score(result.metrics, cost.latency_ms, cost.params)
+                if not math.isfinite(score):
+                    raise TrialFailed(f"{objective.metric} is {score} after epoch {result.epoch}")
+                # Nothing to go on from after the last epoch, nor in a train_fn's loop (the user's own).
+                last = settings.train_fn is not None or result.epoch >= recipe.epochs
+                save_state = None if last else (
+                    lambda folder: save_training_state(model, folder, result.epoch, result.train_seconds))
+                report({**figures, **result.metrics, "epoch": result.epoch,
+                        "epochs_planned": None if settings.train_fn else recipe.epochs,
+                        "validation_accuracy": result.metrics.get("val_accuracy"), "score": score,
+                        "reward": objective.reward(score), "train_seconds": result.train_seconds,
+                        "training_metrics": result.training_metrics},
+                       save_state=save_state)
+
+            if settings.train_fn is not None:
+                train_with_function(settings.train_fn, model, self._training_data(data, arch, recipe, trial,
+                                                                                  final=False), epoch_ended)
+            else:
+                train(model, data.x_train, data.y_train, recipe, settings.task,
+                      held_out=(data.x_validation, data.y_validation), seed=settings.seed + trial,
+                      on_epoch_end=epoch_ended, callbacks=settings.callbacks, resume_from=resume_from)
+        except Exception as error:  # any failure is the trial's, recorded with its reason; the search goes on
+            reason = str(error) if isinstance(error, TrialFailed) else one_line(error)
+            report({**figures, "error": reason.strip().splitlines()[0][:500] if reason.strip() else "failed"})
+
+    def train_final(self, trial: int, arch_values: dict, data: TaskData,
+                    on_epoch_end: Callable[[EpochResult], None] | None = None) -> FinalTraining:
+        """Train on training + validation data (with the deadline's fitting of epochs), test once, keep the model."""
+        settings = self.settings
+        prepare_tensorflow(settings.threads)
+        arch = settings.space.validate(arch_values)
+        recipe = settings.recipe.for_architecture(arch)
+        seed = settings.seed + trial
+        model = build_model(settings.space, arch, data.input_shape, data.num_outputs, settings.task, seed=seed)
+        x, y = data.training_and_validation()
+        start = time.perf_counter()
+        if settings.train_fn is not None:
+            results = train_with_function(settings.train_fn, model,
+                                          self._training_data(data, arch, recipe, trial, final=True),
+                                          on_epoch_end, must_report=False)
+        else:
+            results = train(model, x, y, recipe, settings.task, seed=seed, on_epoch_end=on_epoch_end,
+                            deadline=settings.deadline, callbacks=settings.callbacks)
+        train_seconds = time.perf_counter() - start
+        test_metrics = evaluate(model, data.x_test, data.y_test, recipe, settings.task) if data.has_test else {}
+        return FinalTraining(trial, seed, len(results) or None, train_seconds, test_metrics, model_bytes(model))
+
+    def _training_data(self, data: TaskData, arch: Architecture, recipe: Recipe, trial: int,
+                       final: bool) -> TrainingData:
+        if final:
+            x, y = data.training_and_validation()
+            return TrainingData(x, y, None, None, dict(arch), recipe, self.settings.task, data.num_outputs,
+                                self.settings.seed + trial)
+        return TrainingData(data.x_train, data.y_train, data.x_validation, data.y_validation, dict(arch), recipe,
+                            self.settings.task, data.num_outputs, self.settings.seed + trial)
+
+
+def model_bytes(model) -> bytes:
+    """The model as a .keras file (Keras' own format), so it can travel from a worker to the driver."""
+    with tempfile.TemporaryDirectory(prefix="nas-model-") as folder:
+        path = Path(folder) / "model.keras"
+        model.save(path)
+        return path.read_bytes()

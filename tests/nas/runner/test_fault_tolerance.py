@@ -1,0 +1,143 @@
+"""Faults a search survives: its driver killed with SIGKILL (then resumed), and a trial whose worker process dies."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import nas
+from nas.commands import search
+from results import ResultStore, RunStatus, TrialStatus
+from nas.runner.tune import latest_checkpoints
+from nas.estimator.training import saved_epoch
+from results.lease import lease_expiry, shown_status
+from search_spaces import SPACES, Choice, SearchSpace
+from search_spaces.mlp import build_mlp
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def resumed_session(experiment: Path, number: int) -> tuple[int, int]:
+    """The epoch trial `number` was told to go on from in the resumed session, and the first epoch that session
+    reported (Tune's params.json and result.json of its trial folder)."""
+    for params in experiment.glob("*/params.json"):
+        config = json.loads(params.read_text())
+        if config["trial"] == number and config.get("resume_from"):
+            epochs = [json.loads(line)["epoch"] for line in (params.parent / "result.json").read_text().splitlines()
+                      if line.strip() and "epoch" in json.loads(line)]
+            return saved_epoch(Path(config["resume_from"])), min(epochs)
+    raise AssertionError(f"trial {number} was not resumed from its checkpoint")
+
+
+def trials_of(output: Path, run: str):
+    with ResultStore(f"sqlite:///{output / 'nas.db'}") as store:
+        return store.trials(run), store.get_run(run)
+
+
+@pytest.mark.slow  # about 40 s; CI runs it after the default suite
+def test_a_run_of_a_user_space_whose_driver_was_killed_resumes_without_losing_or_repeating_a_trial(tiny_8x8,
+                                                                                                     tmp_path, capsys):
+    common = ["--output", str(tmp_path), "--name", "killed", "--top-k", "0"]
+    experiment = tmp_path / "ray_results" / "killed"
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "nas.search", "--space", "tests.nas.user_space:SPACE", "--data", tiny_8x8,
+         "--trials", "8", "--epochs", "25", "--concurrency", "2", *common],
+        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)  # its own process group, so the Ray processes it leaves behind can be cleaned up
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:  # kill it once some trials are stored as done and others are in flight
+            time.sleep(0.2)
+            if not (tmp_path / "nas.db").exists():
+                continue
+            try:
+                before, _ = trials_of(tmp_path, "killed")
+            except Exception:  # the run is not created yet
+                continue
+            statuses = [trial.status for trial in before]
+            running = {trial.number for trial in before if trial.status is TrialStatus.RUNNING}
+            # ... and one in flight has saved an epoch's training state to go on from
+            if statuses.count(TrialStatus.COMPLETED) >= 2 and running & set(latest_checkpoints(experiment)):
+                break
+            assert driver.poll() is None, "the search ended before it could be killed"
+        else:
+            pytest.fail("no trial completed within 240 s")
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+    finally:
+        try:
+            os.killpg(driver.pid, signal.SIGKILL)  # the Ray processes the killed driver had started
+        except ProcessLookupError:
+            pass
+    before, run = trials_of(tmp_path, "killed")
+    done_before = {trial.number: trial for trial in before if trial.status is TrialStatus.COMPLETED}
+    in_flight = {trial.number: trial.arch_key for trial in before if trial.status is TrialStatus.RUNNING}
+    saved = {number: saved_epoch(Path(folder)) for number, folder in latest_checkpoints(experiment).items()
+             if number in in_flight}
+    assert saved and all(epoch >= 1 for epoch in saved.values())
+    assert run.status.value == "running"  # nobody could mark it: it was killed
+    # ... but its driver is gone, so it shows as interrupted, with the trials it had in flight.
+    assert run.owner.split(":")[1] == str(driver.pid) and shown_status(run) is RunStatus.INTERRUPTED
+    shown = nas.leaderboard(run="killed", output=str(tmp_path))
+    assert set(shown[shown["status"] == "interrupted"]["trial"]) == set(in_flight)
+
+    # The resume finds the space again from the run's record: no --space needed. The killed driver's lease is
+    # taken over at once: its process is gone.
+    assert search.main(["--resume", "--trials", "8", *common]) == 0
+    after, run = trials_of(tmp_path, "killed")
+    assert [trial.number for trial in after] == list(range(8))  # the budget counted what was done
+    assert all(trial.status is TrialStatus.COMPLETED for trial in after) and run.status.value == "completed"
+    for number, trial in done_before.items():  # completed trials were kept, not run again
+        assert after[number] == trial
+    for number, arch_key in in_flight.items():  # the trials in flight ran again, as the strategy had proposed them
+        assert after[number].arch_key == arch_key
+    for number, epoch in saved.items():  # ... from the epoch they had saved (or a later one, saved while the killed
+        resumed_from, first_reported = resumed_session(experiment, number)  # driver's workers wound down)
+        assert resumed_from >= epoch and first_reported == resumed_from + 1
+    assert len({trial.arch_key for trial in after}) == 8 and run.strategy_state["next_id"] == 8
+    assert run.config["space"] == "tests.nas.user_space:SPACE" and run.space == "user-dense"
+    assert run.owner is None  # given back at the end
+
+    # While another live search holds the run, a second resume is refused in one line, before any work.
+    with ResultStore(f"sqlite:///{tmp_path / 'nas.db'}") as store:
+        store.acquire_lease("killed", f"{socket.gethostname()}:{os.getpid()}:other", lease_expiry())
+    with pytest.raises(SystemExit) as refused:
+        search.main(["--resume", "--trials", "9", *common])
+    assert refused.value.code == 2
+    assert "is in use by another search" in capsys.readouterr().err
+    assert len(trials_of(tmp_path, "killed")[0]) == 8
+
+
+def fragile_space(marks: Path) -> SearchSpace:
+    """A space whose architectures kill their own Ray worker while being built: once, always, or never."""
+    def build(arch, input_shape, num_classes):
+        first_time = not (marks / arch["fate"]).exists()
+        (marks / arch["fate"]).touch()
+        if arch["fate"] == "always_dies" or (arch["fate"] == "dies_once" and first_time):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return build_mlp(SPACES["mlp"].validate({"depth": 0}), input_shape, num_classes)
+
+    return SearchSpace("fragile", [Choice("fate", ["lives", "dies_once", "always_dies"])], builder=build)
+
+
+def test_a_trial_whose_worker_dies_is_retried_then_stored_as_failed_and_the_search_goes_on(tiny_8x8, tmp_path):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    nas.search(fragile_space(marks), data=tiny_8x8, trials=3, epochs=1, trial_retries=1, concurrency=1, top_k=0,
+               output=str(tmp_path / "runs"), name="fragile", progress=False)
+    trials, run = trials_of(tmp_path / "runs", "fragile")
+    by_fate = {trial.arch["fate"]: trial for trial in trials}
+    assert (by_fate["lives"].status, by_fate["lives"].attempts) == (TrialStatus.COMPLETED, 1)
+    assert (by_fate["dies_once"].status, by_fate["dies_once"].attempts) == (TrialStatus.COMPLETED, 2)
+    died = by_fate["always_dies"]
+    assert (died.status, died.attempts) == (TrialStatus.FAILED, 2)
+    assert "Ray reported the trial failed" in died.error
+    assert died.cpu_seconds > 0  # the attempts that died still cost their time
+    assert run.status.value == "completed"
