@@ -2,7 +2,8 @@
 
 - A stored trial (`trial="RUN:N"`) that the search's final training kept: its saved model, loaded as it is, with the
   figures stored when it was tested (the test part is touched once per model). `retrain=True` trains it again
-  the way the final training did (its recipe, epochs and seed; nas/estimator/evaluator.py), and tests that new model once.
+  the way the final training did (its recipe, epochs and seed; nas/estimator/evaluator.py), and tests that new
+  model once.
 - An architecture file (`{"space": ..., "arch": {...}}`, the space a built-in name or package.module:attribute) or
   one of the seed lecture's models (`reference="lenet"`, with the lecture's recipe): trained on the training and
   validation parts together, then tested once.

@@ -232,9 +232,7 @@ def stop_ray() -> None:
 
 def _session_dir() -> Path | None:
     try:
-        from ray._private import (
-            worker,  # the running local node's session folder; Ray has no public call for it
-        )
+        from ray._private import worker  # the running local node's session folder; Ray has no public call for it
 
         return Path(worker._global_node.get_session_dir_path())
     except Exception:  # noqa: BLE001 - no local node (a joined cluster), or Ray moved it: leave the files

@@ -11,7 +11,8 @@ from nas.estimator.objectives import OVER_LIMIT_PREFIX, OVER_LIMIT_REWARD, Objec
 from results import TrialRecord, TrialStatus
 from strategies import Strategy, Trial
 
-# What the strategy, Tune's searcher and the ASHA scheduler maximise: the objective's reward (nas/estimator/objectives.py).
+# What the strategy, Tune's searcher and the ASHA scheduler maximise: the objective's reward
+# (nas/estimator/objectives.py).
 METRIC = "reward"
 
 

@@ -1,8 +1,8 @@
 """Latency of children that are judged, not built: a least-squares fit over children that were built and timed.
 
-Timing a model (nas.estimator.latency) takes about a second; a weight-sharing search judges a thousand children in minutes.
-So a supernet's worker times a few children drawn from the space at its start, with nas.estimator.latency as a trial would,
-and estimates every other child's batch-1 latency as a + b x FLOPs + c x layers (numpy's least squares), the
+Timing a model (nas.estimator.latency) takes about a second; a weight-sharing search judges a thousand children in
+minutes. So a supernet's worker times a few children drawn from the space at its start, as a trial would, and
+estimates every other child's batch-1 latency as a + b x FLOPs + c x layers (numpy's least squares), the
 figures that cost grows with on a CPU: the arithmetic, and a fixed cost per layer. `relative_error` says how far
 the fit is off, by leave-one-out over the children it was fitted on.
 """

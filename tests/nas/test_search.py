@@ -1,6 +1,6 @@
 """nas.search from Python, as a notebook user calls it: your own space on tabular data with your own training, a
-regression with your own loop; a DataFrame and the trained models back. (A keras-tuner build function searched by
-rl end to end: tests/test_examples.py, examples/keras_tuner_build.py.)"""
+regression with your own loop; a DataFrame and the trained models back; one of two runs deleted, the other resumed.
+(A keras-tuner build function searched by rl end to end: tests/test_examples.py, examples/keras_tuner_build.py.)"""
 from __future__ import annotations
 
 import numpy as np
@@ -48,7 +48,7 @@ class Recording(SearchObserver):
 
 
 @pytest.fixture(scope="module")
-def tabular_search(tmp_path_factory):
+def tabular_search(shared_ray, tmp_path_factory):
     import keras
 
     output = tmp_path_factory.mktemp("api")
@@ -92,25 +92,11 @@ def test_each_trial_trains_with_the_training_settings_its_architecture_names(tab
     assert all(trial.layers and trial.layers[-1]["kind"] == "output" for trial in scored)
 
 
-def test_the_run_resumes_from_python_and_nas_train_loads_a_kept_model(tabular_search):
-    result, output, _ = tabular_search
-    x, y = wine_like()
-    observer = Recording()
-    resumed = nas.search(TABULAR, resume=True, name="tab", data=(x[:200], y[:200]), test_data=(x[200:], y[200:]),
-                         trials=6, top_k=2, output=str(output), progress=observer)
-    assert resumed.summary()["trials_completed"] + resumed.summary()["trials_failed"] == 6
-    # The display starts from what the run had done: 5 trials, and its best score so far.
-    assert observer.started == ("tab", "accuracy", True, 6, 5, result.best["validation_score"])
-    assert observer.finished == [5]
-    best = result.best["trial"]
-    trained = nas.train(trial=f"tab:{best}", output=str(output))
-    assert trained.figures["test_accuracy"] == result.best["test_accuracy"] and not trained.figures["retrained"]
-    assert trained.model.count_params() == result.best["params"]
-    frame = nas.leaderboard(run="tab", output=str(output), top=3)
-    assert len(frame) == 3 and frame.iloc[0]["trial"] in {trial["trial"] for trial in [resumed.best]}
-
-
-def test_a_regression_with_a_training_loop_of_its_own_minimises_its_metric(tmp_path):
+@pytest.fixture(scope="module")
+def regression_search(tabular_search):
+    """A second run in the same store as "tab": a regression with a training loop of its own, its Ray checkpoints
+    kept and its trials written for TensorBoard (so that deleting it has every kind of file to remove)."""
+    _, output, _ = tabular_search
     rng = np.random.default_rng(0)
     x = rng.normal(size=(260, 5)).astype("float32")
     y = (x @ np.arange(1, 6)).astype("float32")
@@ -125,8 +111,13 @@ def test_a_regression_with_a_training_loop_of_its_own_minimises_its_metric(tmp_p
                 metrics = model.evaluate(data.x_validation, data.y_validation, return_dict=True, verbose=0)
                 report({f"val_{name}": value for name, value in metrics.items()})
 
-    result = nas.search(TABULAR, strategy="bayes", data=(x[:220], y[:220]), test_data=(x[220:], y[220:]), trials=3,
-                        objective="mae", train_fn=train_fn, output=str(tmp_path), name="reg", progress=False)
+    return nas.search(TABULAR, strategy="bayes", data=(x[:220], y[:220]), test_data=(x[220:], y[220:]), trials=3,
+                      objective="mae", train_fn=train_fn, output=str(output), name="reg", progress=False,
+                      keep_checkpoints=True, tensorboard=str(output / "tensorboard"))
+
+
+def test_a_regression_with_a_training_loop_of_its_own_minimises_its_metric(regression_search):
+    result = regression_search
     summary = result.summary()
     assert (summary["objective"], summary["direction"]) == ("val_mae", "min")
     board = result.leaderboard()
@@ -139,6 +130,42 @@ def test_a_regression_with_a_training_loop_of_its_own_minimises_its_metric(tmp_p
     assert final["epochs"] is None and final["model_path"] == summary["best"]["model_path"]
     with ResultStore(result.store_url) as store:
         assert store.get_run("reg").config["train_fn"].endswith(":train_fn")
+
+
+def test_a_completed_run_keeps_no_ray_checkpoints_unless_asked(tabular_search, regression_search):
+    _, output, _ = tabular_search
+    assert not (output / "ray_results" / "tab").exists()  # completed: the store holds all a later resume needs
+    # keep_checkpoints=True: Tune's experiment stays (a train_fn trial saves no epochs of its own to resume from)
+    assert list((output / "ray_results" / "reg").glob("*/result.json"))
+
+
+def test_after_another_run_is_deleted_the_run_resumes_and_nas_train_loads_a_kept_model(tabular_search,
+                                                                                        regression_search):
+    result, output, _ = tabular_search
+    doomed = {"models": output / "models" / "reg", "report": output / "reg.html",
+              "ray": output / "ray_results" / "reg", "tensorboard": output / "tensorboard" / "reg"}
+    assert all(path.exists() for path in doomed.values())
+    deleted = nas.runs.delete("reg", output=str(output))
+    assert deleted.trials == 3 and {name for name, path in doomed.items() if path.exists()} == set()
+    with ResultStore(result.store_url) as store:
+        assert [run.name for run in store.list_runs()] == ["tab"] and store.trials("reg") == []
+    assert list(nas.runs(output=str(output))["run"]) == ["tab"]
+    assert list(nas.leaderboard(output=str(output))["run"].unique()) == ["tab"]  # the other run still ranks
+
+    x, y = wine_like()
+    observer = Recording()
+    resumed = nas.search(TABULAR, resume=True, name="tab", data=(x[:200], y[:200]), test_data=(x[200:], y[200:]),
+                         trials=6, top_k=2, output=str(output), progress=observer)
+    assert resumed.summary()["trials_completed"] + resumed.summary()["trials_failed"] == 6
+    # The display starts from what the run had done: 5 trials, and its best score so far.
+    assert observer.started == ("tab", "accuracy", True, 6, 5, result.best["validation_score"])
+    assert observer.finished == [5]
+    best = result.best["trial"]
+    trained = nas.train(trial=f"tab:{best}", output=str(output))
+    assert trained.figures["test_accuracy"] == result.best["test_accuracy"] and not trained.figures["retrained"]
+    assert trained.model.count_params() == result.best["params"]
+    frame = nas.leaderboard(run="tab", output=str(output), top=3)
+    assert len(frame) == 3 and frame.iloc[0]["trial"] in {trial["trial"] for trial in [resumed.best]}
 
 
 @pytest.mark.parametrize("call, error, message", [

@@ -21,7 +21,8 @@ NAMESPACES = ('xmlns="http://www.w3.org/2000/svg"', 'xmlns:xlink="http://www.w3.
 EVIL = "<script>alert(1)</script> $(rm -rf ~)"
 
 
-# What nas.estimator.layer_summary records when it builds the seed lecture's LeNet for MNIST, and its MLP 2x128 for digits.
+# What nas.estimator.layer_summary records when it builds the seed lecture's LeNet for MNIST, and its MLP 2x128 for
+# digits.
 LENET_LAYERS = [
     {"kind": "input", "label": "Input", "shape": [28, 28, 1], "params": 0},
     {"kind": "conv", "label": "Conv2D 20, 5×5 · relu", "shape": [28, 28, 20], "params": 520},

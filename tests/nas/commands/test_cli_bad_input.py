@@ -133,7 +133,7 @@ def test_an_address_where_something_else_listens_is_refused_in_seconds(tmp_path,
     assert time.monotonic() - started < 60  # ray.init itself waited there for minutes
 
 
-def test_search_refuses_more_cpus_per_trial_than_ray_has(tmp_path, capsys):
+def test_search_refuses_more_cpus_per_trial_than_ray_has(shared_ray, tmp_path, capsys):
     error = fails_with(search.main, ["--cpus-per-trial", "512", "--trials", "1", "--output", str(tmp_path)],
                        capsys)
     assert "No node of this Ray cluster has 512 CPUs and 0 GPUs for a trial (the largest have" in error

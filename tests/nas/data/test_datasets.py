@@ -1,5 +1,5 @@
-"""nas.data.datasets: the data sets nas knows by name (the bundled MNIST, scikit-learn's digits, Fashion-MNIST, CIFAR-10),
-as nas.search sees them once checked and split."""
+"""nas.data.datasets: the data sets nas knows by name (the bundled MNIST, scikit-learn's digits, Fashion-MNIST,
+CIFAR-10), as nas.search sees them once checked and split."""
 from __future__ import annotations
 
 import gzip

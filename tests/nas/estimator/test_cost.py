@@ -1,4 +1,4 @@
-"""nas.estimator.cost, nas.estimator.flops and nas.estimator.latency: what a model costs, counted by hand where that is possible."""
+"""nas.estimator.cost, flops and latency: what a model costs, counted by hand where that is possible."""
 from __future__ import annotations
 
 from nas.estimator.cost import ModelCost, measure_cost

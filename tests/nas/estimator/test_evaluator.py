@@ -1,4 +1,5 @@
-"""nas.estimator.evaluator: one architecture built, measured, trained and scored without Ray, and a winner's final training."""
+"""nas.estimator.evaluator: one architecture built, measured, trained and scored without Ray, and a winner's final
+training."""
 from __future__ import annotations
 
 import numpy as np

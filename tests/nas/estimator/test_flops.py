@@ -1,4 +1,4 @@
-"""FLOPs counted by `nas.estimator.flops` against hand counts (a multiply-add is 2 FLOPs; see the module's docstring)."""
+"""FLOPs counted by `nas.estimator.flops` against hand counts (a multiply-add is 2 FLOPs; see its docstring)."""
 from __future__ import annotations
 
 import logging

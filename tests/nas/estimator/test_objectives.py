@@ -67,9 +67,10 @@ def test_a_regression_defaults_to_val_loss_and_an_unknown_metric_needs_its_direc
         Objective.from_settings("accuracy", "min", Task.CLASSIFICATION)
 
 
-def test_a_pareto_search_never_trains_models_over_the_limit_and_ends_with_its_front(tiny_8x8, tmp_path, capsys):
+def test_a_pareto_search_never_trains_models_over_the_limit_and_ends_with_its_front(shared_ray, tiny_8x8, tmp_path,
+                                                                                     capsys):
     argv = ["--space", "mlp", "--strategy", "bayes", "--objective", "pareto", "--max-params", "30000",
-            "--data", tiny_8x8, "--trials", "8", "--epochs", "1", "--top-k", "2", "--output", str(tmp_path),
+            "--data", tiny_8x8, "--trials", "8", "--epochs", "1", "--top-k", "0", "--output", str(tmp_path),
             "--name", "front", "--json"]
     assert search.main(argv) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

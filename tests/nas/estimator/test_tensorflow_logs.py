@@ -1,4 +1,5 @@
-"""TensorFlow's start-up lines stay off the terminal; its warnings and errors do not (nas/estimator/tensorflow_logs.py)."""
+"""TensorFlow's start-up lines stay off the terminal; its warnings and errors do not
+(nas/estimator/tensorflow_logs.py)."""
 from __future__ import annotations
 
 import os

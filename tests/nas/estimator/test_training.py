@@ -1,4 +1,5 @@
-"""nas.estimator.training: the recipe, Keras' fit with nas's callbacks and the user's, and the user's own training loop."""
+"""nas.estimator.training and recipe: the recipe, Keras' fit with nas's callbacks and the user's, and the user's own
+training loop."""
 from __future__ import annotations
 
 import time

@@ -13,15 +13,16 @@ from results import ResultStore, TrialStatus
 REPO = Path(__file__).resolve().parents[3]
 
 
-# Whole searches on PostgreSQL are slow-marked (40 s): the default suite already races real processes on that
-# server in tests/results/test_concurrent_writers.py, and SQLite is the backend where concurrent writers collide.
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+@pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'shared.db'}"
     return request.getfixturevalue("postgres_database_url")
 
 
+# Whole searches in two processes, each with a Ray of its own, take 37-40 s a backend: slow, as the default suite
+# already races real writer processes on both backends at the store itself (tests/results/test_concurrent_writers.py).
+@pytest.mark.slow  # about 40 s a backend: two whole searches at once, each starting its own Ray
 def test_two_searches_writing_to_one_store_at_once_lose_nothing(store_url, tiny_8x8, tmp_path):
     searches = [subprocess.Popen(
         [sys.executable, "-m", "nas.search", "--space", "mlp", "--data", tiny_8x8, "--trials", "4", "--epochs", "2",

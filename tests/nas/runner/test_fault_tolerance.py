@@ -5,9 +5,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +17,7 @@ from nas.estimator.training import saved_epoch
 from results.lease import lease_expiry, shown_status
 from search_spaces import SPACES, Choice, SearchSpace
 from search_spaces.mlp import build_mlp
+from tests.nas.conftest import sigkill_when, start_search
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -46,36 +44,18 @@ def test_a_run_of_a_user_space_whose_driver_was_killed_resumes_without_losing_or
                                                                                                      tmp_path, capsys):
     common = ["--output", str(tmp_path), "--name", "killed", "--top-k", "0"]
     experiment = tmp_path / "ray_results" / "killed"
-    driver = subprocess.Popen(
-        [sys.executable, "-m", "nas.search", "--space", "tests.nas.user_space:SPACE", "--data", tiny_8x8,
-         "--trials", "8", "--epochs", "25", "--concurrency", "2", *common],
-        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)  # its own process group, so the Ray processes it leaves behind can be cleaned up
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:  # kill it once some trials are stored as done and others are in flight
-            time.sleep(0.2)
-            if not (tmp_path / "nas.db").exists():
-                continue
-            try:
-                before, _ = trials_of(tmp_path, "killed")
-            except Exception:  # the run is not created yet
-                continue
-            statuses = [trial.status for trial in before]
-            running = {trial.number for trial in before if trial.status is TrialStatus.RUNNING}
-            # ... and one in flight has saved an epoch's training state to go on from
-            if statuses.count(TrialStatus.COMPLETED) >= 2 and running & set(latest_checkpoints(experiment)):
-                break
-            assert driver.poll() is None, "the search ended before it could be killed"
-        else:
-            pytest.fail("no trial completed within 240 s")
-        driver.send_signal(signal.SIGKILL)
-        driver.wait()
-    finally:
-        try:
-            os.killpg(driver.pid, signal.SIGKILL)  # the Ray processes the killed driver had started
-        except ProcessLookupError:
-            pass
+    driver = start_search(["--space", "tests.nas.user_space:SPACE", "--data", tiny_8x8, "--trials", "8", "--epochs",
+                           "25", "--concurrency", "2", *common], REPO)
+
+    def some_done_and_one_in_flight_with_a_saved_epoch() -> bool:  # the moment to kill it
+        if not (tmp_path / "nas.db").exists():
+            return False
+        before, _ = trials_of(tmp_path, "killed")
+        statuses = [trial.status for trial in before]
+        running = {trial.number for trial in before if trial.status is TrialStatus.RUNNING}
+        return statuses.count(TrialStatus.COMPLETED) >= 2 and bool(running & set(latest_checkpoints(experiment)))
+
+    sigkill_when(driver, some_done_and_one_in_flight_with_a_saved_epoch, "no trial completed")
     before, run = trials_of(tmp_path, "killed")
     done_before = {trial.number: trial for trial in before if trial.status is TrialStatus.COMPLETED}
     in_flight = {trial.number: trial.arch_key for trial in before if trial.status is TrialStatus.RUNNING}
@@ -127,6 +107,7 @@ def fragile_space(marks: Path) -> SearchSpace:
     return SearchSpace("fragile", [Choice("fate", ["lives", "dies_once", "always_dies"])], builder=build)
 
 
+@pytest.mark.slow  # about 27 s: each of its three worker deaths starts a new worker, which imports TensorFlow again
 def test_a_trial_whose_worker_dies_is_retried_then_stored_as_failed_and_the_search_goes_on(tiny_8x8, tmp_path):
     marks = tmp_path / "marks"
     marks.mkdir()

@@ -201,17 +201,13 @@ def test_a_weight_sharing_search_killed_resumes_from_its_supernets_checkpoint(ti
     of but the driver had not stored yet are reported again), the supernet goes on from its checkpoint (not from
     scratch), judging again those judged since, and the run ends with children 0..N-1 judged once each."""
     import json
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
     from pathlib import Path
 
     from nas.commands import search
     from nas.runner.supernets import latest_supernet_checkpoints
     from nas.weight_sharing.judge import SAVED_STATE
     from results import JudgedWith, ResultStore, TrialStatus
+    from tests.nas.conftest import sigkill_when, start_search
 
     repo = Path(__file__).resolve().parents[3]
     common = ["--output", str(tmp_path), "--name", "shared", "--top-k", "0"]
@@ -221,31 +217,11 @@ def test_a_weight_sharing_search_killed_resumes_from_its_supernets_checkpoint(ti
         with ResultStore(f"sqlite:///{tmp_path / 'nas.db'}", read_only=True) as store:
             return store.trials("shared")
 
-    driver = subprocess.Popen(
-        [sys.executable, "-m", "nas.search", "--space", "cnn", "--weight-sharing", "--data", tiny_8x8,
-         "--trials", "300", "--cpus-per-trial", "1", *common],
-        cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:  # kill it once a checkpoint is kept and children are stored
-            time.sleep(0.2)
-            if latest_supernet_checkpoints(experiment) and (tmp_path / "nas.db").exists():
-                try:
-                    if len(judged_rows()) >= 20:
-                        break
-                except Exception:  # the run is not created yet
-                    continue
-            assert driver.poll() is None, "the search ended before it could be killed"
-        else:
-            pytest.fail("no supernet checkpoint within 240 s")
-        driver.send_signal(signal.SIGKILL)
-        driver.wait()
-    finally:
-        try:
-            os.killpg(driver.pid, signal.SIGKILL)  # the Ray processes the killed driver had started
-        except ProcessLookupError:
-            pass
+    driver = start_search(["--space", "cnn", "--weight-sharing", "--data", tiny_8x8, "--trials", "300",
+                           "--cpus-per-trial", "1", *common], repo)
+    # Kill it once a supernet checkpoint is kept and children are stored.
+    sigkill_when(driver, lambda: bool(latest_supernet_checkpoints(experiment)) and (tmp_path / "nas.db").exists()
+                 and len(judged_rows()) >= 20, "no supernet checkpoint")
     before = {trial.number: trial for trial in judged_rows()}
     saved = latest_supernet_checkpoints(experiment)["0"]
     saved_state = json.loads((Path(saved) / SAVED_STATE).read_text())
