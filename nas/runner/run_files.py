@@ -6,6 +6,7 @@ trial's last saved epoch, which `--resume` goes on from); and, when asked, its T
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 from pathlib import Path
@@ -52,6 +53,9 @@ def remove_checkpoints(output: Path, run: str) -> list[Path]:
                                error.strerror or error)
                 continue
             removed.append(folder)
+    for parent in (ray_results(output, shortlist=True), ray_results(output)):
+        with contextlib.suppress(OSError):  # not empty: other runs' experiments are kept there
+            parent.rmdir()
     return removed
 
 

@@ -70,7 +70,8 @@ def test_a_run_of_a_user_space_whose_driver_was_killed_resumes_without_losing_or
 
     # The resume finds the space again from the run's record: no --space needed. The killed driver's lease is
     # taken over at once: its process is gone.
-    assert search.main(["--resume", "--trials", "8", *common]) == 0
+    # --keep-checkpoints: Tune's experiment is read below, to see where each resumed trial went on from.
+    assert search.main(["--resume", "--trials", "8", "--keep-checkpoints", *common]) == 0
     after, run = trials_of(tmp_path, "killed")
     assert [trial.number for trial in after] == list(range(8))  # the budget counted what was done
     assert all(trial.status is TrialStatus.COMPLETED for trial in after) and run.status.value == "completed"

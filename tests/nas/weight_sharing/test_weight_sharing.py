@@ -228,7 +228,8 @@ def test_a_weight_sharing_search_killed_resumes_from_its_supernets_checkpoint(ti
     saved_judged, saved_proposed = saved_state["judged"], saved_state["strategy"]["next_id"]
     assert 20 <= saved_judged < 300
 
-    assert search.main(["--resume", "--trials", "300", *common]) == 0
+    # --keep-checkpoints: Tune's experiment is read below, to see where the resumed supernet went on from.
+    assert search.main(["--resume", "--trials", "300", "--keep-checkpoints", *common]) == 0
     after = judged_rows()
     assert [trial.number for trial in after if trial.status is TrialStatus.COMPLETED] == list(range(300))
     assert all(trial.judged_with is JudgedWith.SHARED_WEIGHTS for trial in after)
