@@ -30,7 +30,7 @@ def build_parser() -> cli.ArgumentParser:
                                  help="delete a run's trials, models, report, Ray and TensorBoard folders")
     removal.add_argument("run", metavar="RUN", help="the run's name (python -m nas.runs list shows them)")
     for subparser in (listing, removal):
-        subparser.error = parser.error  # one line and exit code 2, as for the command itself
+        subparser.error = parser.error  # one line naming nas.runs, and exit code 2, as the other commands do
     return parser
 
 

@@ -1,11 +1,19 @@
-"""The Ray side of a search: the only package of nas that imports Ray.
+"""The runner: one search from start to end, and the Ray side of it (the only package of nas that imports Ray).
 
+- `experiment`: `run_search`, a run opened (or reloaded to resume) under its lease, Ray started or joined, the
+  phases run in order, the run marked done; `search_phases`: the trials (or supernets and shortlist), then the
+  final training of the top-k; `summary`: trials ranked by the objective and the run's summary.
 - `cluster`: starting a local Ray or joining a cluster (the checks that must run before Ray is imported), the
   resources trials ask for, and the code a cluster's workers are sent.
-- `searcher`: our ask/tell strategy behind Ray Tune's `Searcher` interface.
-- `recorder`: a Ray Tune callback that writes every trial to the store as it starts and ends.
 - `tune`: the search trials as a Ray Tune experiment, and the final trainings as Ray tasks, both around
-  nas.estimator.evaluator.Evaluator.
+  nas.estimator.evaluator.Evaluator; `supernets`: a weight-sharing search's supernets as one; `searcher`: our
+  ask/tell strategy behind Ray Tune's `Searcher` interface; `recorder`: a Tune callback that writes every trial
+  to the store as it starts and ends; `worker_memory`: what a trial leaves in a reused worker, freed.
+- `progress`: what a search tells its observers (the live display, TensorBoard); `run_files`: where a run's files
+  go (models, report, Ray's experiments), and the checkpoints a completed run removes.
+
+It may import the data, estimator, weight_sharing and settings rooms, nas/errors.py, results, search_spaces and
+strategies; never the face (nas/search.py, ...) or the commands.
 """
 import os
 
