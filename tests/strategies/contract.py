@@ -89,8 +89,9 @@ class StrategyContract:
 
     def test_same_seed_same_proposals_and_different_seed_different_ones(self):
         space = get_space("mlp")
-        assert self.run(self.make(space, seed=3), 30) == self.run(self.make(space, seed=3), 30)
-        assert self.run(self.make(space, seed=3), 30) != self.run(self.make(space, seed=4), 30)
+        proposed = self.run(self.make(space, seed=3), 30)
+        assert self.run(self.make(space, seed=3), 30) == proposed
+        assert self.run(self.make(space, seed=4), 30) != proposed
 
     def test_every_proposal_is_valid_and_none_repeats_until_the_space_is_exhausted(self):
         space = small_space()
