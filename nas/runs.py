@@ -37,7 +37,7 @@ def runs(*, output: str = DEFAULT_OUTPUT, storage: str | None = None):
     """The runs of the store under `output` (or at `storage`), oldest first, as a pandas DataFrame."""
     import pandas
 
-    store = _open(output, storage, read_only=True)
+    store = _open(output, storage)
     if store is None:
         return pandas.DataFrame(columns=COLUMNS)
     with store:
@@ -51,16 +51,17 @@ def delete(run: str, *, output: str = DEFAULT_OUTPUT, storage: str | None = None
     """Delete the run `run`: its trials from the store, then its models, report, Ray experiments and TensorBoard
     folder from disk. A run that another live search holds is refused (results.LeaseError) and left whole; one that
     is not stored is a RunError."""
-    store = _open(output, storage, read_only=False)
-    if store is None:
+    reader = _open(output, storage)  # read-only first: a run that is not there changes nothing
+    if reader is None:
         raise RunError(f"No run named {run!r}: there is no result store under {output} yet. Expected the --output "
                        "folder of the search that made it")
-    with store:
-        stored = store.get_run(run)
+    with reader:
+        stored = reader.get_run(run)
         if stored is None:
-            raise _unknown(store, run)
-        model_files = [Path(trial.model_path) for trial in store.trials(run, without=("layers", "history"))
+            raise _unknown(reader, run)
+        model_files = [Path(trial.model_path) for trial in reader.trials(run, without=("layers", "history"))
                        if trial.model_path]
+    with ResultStore(storage_url(storage, output)) as store:
         try:
             deleted = store.delete_run(run)  # refuses a run that a live search holds, before anything is removed
         except RunNotFoundError:  # deleted by another process since it was read
@@ -75,15 +76,16 @@ def delete(run: str, *, output: str = DEFAULT_OUTPUT, storage: str | None = None
     return DeletedRun(run, deleted.trials, tuple(str(path) for path in files if _remove(path)))
 
 
-def _open(output: str, storage: str | None, read_only: bool) -> ResultStore | None:
-    """The store, or None where the default SQLite file under `output` does not exist (reading creates none)."""
+def _open(output: str, storage: str | None) -> ResultStore | None:
+    """The store, read-only, or None where the default SQLite file under `output` does not exist (reading creates
+    none)."""
     url = storage_url(storage, output)
     file = sqlite_file(url)
     if file is not None and not file.exists():
         if storage:
             raise RunError(f"No result store at {file}. Expected the URL of an existing store")
         return None
-    return ResultStore(url, read_only=read_only)
+    return ResultStore(url, read_only=True)
 
 
 def _unknown(store: ResultStore, run: str) -> RunError:
