@@ -8,20 +8,17 @@ would go on writing what is being deleted. The leaderboard stays read-only; `pyt
 """
 from __future__ import annotations
 
-import logging
-import shutil
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from nas import _call_module_as
 from nas.errors import RunError
-from nas.runner.run_files import models_folder, ray_experiments, report_path
+from nas.runner.experiment import latest_runs
+from nas.runner.run_files import models_folder, ray_experiments, remove, report_path
 from nas.settings.search_config import DEFAULT_OUTPUT, storage_url
 from results import ResultStore, RunNotFoundError, sqlite_file
 from results.lease import shown_status
-
-logger = logging.getLogger(__name__)
 
 COLUMNS = ["run", "status", "space", "strategy", "dataset", "trials", "created_at", "finished_at"]
 
@@ -73,7 +70,7 @@ def delete(run: str, *, output: str = DEFAULT_OUTPUT, storage: str | None = None
     tensorboard = stored.config.get("tensorboard")
     if tensorboard:  # as the search wrote it: DIR/RUN, DIR as given (relative to where the search ran, as here)
         files.append(Path(tensorboard).expanduser().resolve() / run)
-    return DeletedRun(run, deleted.trials, tuple(str(path) for path in files if _remove(path)))
+    return DeletedRun(run, deleted.trials, tuple(str(path) for path in files if remove(path)))
 
 
 def _open(output: str, storage: str | None) -> ResultStore | None:
@@ -89,24 +86,7 @@ def _open(output: str, storage: str | None) -> ResultStore | None:
 
 
 def _unknown(store: ResultStore, run: str) -> RunError:
-    known = ", ".join(stored.name for stored in store.list_runs()[-5:]) or "none stored"
-    return RunError(f"No run named {run!r} in the store at {store.url}. Expected one of: {known}")
-
-
-def _remove(path: Path) -> bool:
-    """Remove a file or folder the run wrote; one that cannot be removed is a warning (the run is gone from the
-    store, so nothing would find it again): say which, so the user can remove it by hand."""
-    try:
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
-        else:
-            return False
-    except OSError as error:
-        logger.warning("Could not remove %s: %s", path, error.strerror or error)
-        return False
-    return True
+    return RunError(f"No run named {run!r} in the store at {store.url}. Expected one of: {latest_runs(store)}")
 
 
 _call_module_as(__name__, runs)

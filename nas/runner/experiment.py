@@ -187,9 +187,13 @@ def stored_run(store: ResultStore, name: str | None) -> RunRecord:
         raise RunError("Resuming needs the run to continue. Expected name=RUN (--name RUN) with resume")
     run = store.get_run(name)
     if run is None:
-        known = ", ".join(stored.name for stored in store.list_runs()[-5:]) or "none stored"
-        raise RunError(f"Cannot resume run {name!r}: it is not in the store. Expected one of: {known}")
+        raise RunError(f"Cannot resume run {name!r}: it is not in the store. Expected one of: {latest_runs(store)}")
     return run
+
+
+def latest_runs(store: ResultStore) -> str:
+    """The names of the store's five newest runs, for an error about a run that is not there."""
+    return ", ".join(stored.name for stored in store.list_runs()[-5:]) or "none stored"
 
 
 def default_run_name(space: str, strategy: str) -> str:

@@ -43,20 +43,27 @@ def remove_checkpoints(output: Path, run: str) -> list[Path]:
     """Remove a completed run's Ray experiments: each trial's last saved epoch (about 12 bytes a parameter), which
     only a resume of trials interrupted in flight needs. Returns the folders removed; one that cannot be removed is
     a warning, as the run is complete and stored."""
-    removed = []
-    for folder in ray_experiments(output, run):
-        if folder.is_dir():
-            try:
-                shutil.rmtree(folder)
-            except OSError as error:
-                logger.warning("Could not remove Ray's checkpoints of run %s in %s: %s", run, folder,
-                               error.strerror or error)
-                continue
-            removed.append(folder)
+    removed = [folder for folder in ray_experiments(output, run) if remove(folder)]
     for parent in (ray_results(output, shortlist=True), ray_results(output)):
         with contextlib.suppress(OSError):  # not empty: other runs' experiments are kept there
             parent.rmdir()
     return removed
+
+
+def remove(path: Path) -> bool:
+    """Remove a file or folder a run wrote; whether it was there and is gone. One that cannot be removed is a
+    warning that names it, so the user can remove it by hand."""
+    try:
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+        else:
+            return False
+    except OSError as error:
+        logger.warning("Could not remove %s: %s", path, error.strerror or error)
+        return False
+    return True
 
 
 def save_model_file(path: Path, content: bytes) -> Path:
