@@ -26,6 +26,8 @@ def resumed_session(experiment: Path, number: int) -> tuple[int, int]:
     """The epoch trial `number` was told to go on from in the resumed session, and the first epoch that session
     reported (Tune's params.json and result.json of its trial folder)."""
     for params in experiment.glob("*/params.json"):
+        if not params.read_text().strip():  # left empty by the killed driver, which was writing it: not the resumed
+            continue
         config = json.loads(params.read_text())
         if config["trial"] == number and config.get("resume_from"):
             epochs = [json.loads(line)["epoch"] for line in (params.parent / "result.json").read_text().splitlines()
