@@ -193,6 +193,22 @@ def _class_labels(key: str, labels: np.ndarray) -> np.ndarray:
     return labels.astype(np.int32)
 
 
+def _first_missing(classes: np.ndarray, how_many: int) -> list[int]:
+    """The first `how_many` integers from 0 up that `classes` (sorted, unique, non-negative) lacks, found by walking
+    its gaps: memory and time follow the number of classes, never the size of the largest label (a stray label of
+    10**18 must not make a list of 10**18 numbers)."""
+    missing: list[int] = []
+    expected = 0
+    for label in classes.tolist():
+        while expected < label and len(missing) < how_many:
+            missing.append(expected)
+            expected += 1
+        if len(missing) == how_many:
+            break
+        expected = label + 1
+    return missing
+
+
 def _count_classes(labels: dict[str, np.ndarray], num_classes: int | None) -> int:
     """The classes come from the training labels (or num_classes), never from the validation or test labels."""
     training = labels["train"]
@@ -202,10 +218,10 @@ def _count_classes(labels: dict[str, np.ndarray], num_classes: int | None) -> in
                         f"{classes.tolist()}).")
     count = int(training.max()) + 1
     if num_classes is None and len(classes) < count:  # e.g. one stray label 99999 would make a 100,000-way softmax
-        missing = sorted(set(range(count)) - set(classes.tolist()))
+        missing = count - len(classes)
         raise DataError(f"Expected y_train to hold every class from 0 to its largest label, {count - 1}. Received: "
-                        f"{len(missing):,} of them never occur ({', '.join(map(str, missing[:3]))}"
-                        f"{', ...' if len(missing) > 3 else ''}). Give num_classes (--num-classes) to train for "
+                        f"{missing:,} of them never occur ({', '.join(map(str, _first_missing(classes, 3)))}"
+                        f"{', ...' if missing > 3 else ''}). Give num_classes (--num-classes) to train for "
                         f"classes the training data lacks, or fix the labels.")
     if num_classes is not None:
         if count > num_classes:

@@ -1,12 +1,19 @@
 """nas.data.task_data: any arrays checked, their task settled and split into training and validation parts."""
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from nas.data.task_data import prepare
 from nas.data.task_data import Task
 from nas.errors import DataError
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 def indexed_arrays(classes: int = 10, per_class: int = 100) -> dict[str, np.ndarray]:
@@ -166,3 +173,28 @@ def test_the_valid_base_of_the_bad_arrays_prepares():
     data = prepare(_valid(), "good")
     assert data.input_shape == (4, 4, 1) and data.num_outputs == 4 and data.has_test
     assert not data.without_test().has_test and data.without_test().x_train is data.x_train
+
+
+@pytest.mark.parametrize("stray", [10**9, 10**18])
+def test_a_stray_huge_label_is_refused_at_once_in_memory_that_follows_the_data(stray):
+    """The message names the missing classes by walking the labels' gaps; it once built set(range(largest label)),
+    and a label of 10**9 grew the process to 20 GB before the kernel killed it. Run under an address-space limit
+    of 2 GB in a fresh process (numpy and nas.data only), so the old message dies there instead of swapping."""
+    code = textwrap.dedent(f"""
+        import resource, time
+        resource.setrlimit(resource.RLIMIT_AS, (2 * 1024**3, 2 * 1024**3))
+        import numpy as np
+        from nas.data.task_data import prepare
+        from nas.errors import DataError
+        y = np.array([0, 1, 2] * 20 + [{stray}], dtype=np.int64)
+        started = time.perf_counter()
+        try:
+            prepare({{'x_train': np.zeros((len(y), 4), np.float32), 'y_train': y}}, 'stray')
+        except DataError as error:
+            print(round(time.perf_counter() - started, 3), error)
+    """)
+    finished = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    seconds, message = finished.stdout.split(" ", 1)
+    assert float(seconds) < 0.5
+    assert "never occur (3, 4, 5, ...)" in message or "labels from 0 to" in message, message
