@@ -88,6 +88,8 @@ class Architecture(Mapping[str, Value]):
 
 # builder(arch, input_shape, num_outputs) -> an uncompiled (or compiled) keras.Model; it may also take `task`.
 Builder = Callable[..., Any]
+# shapes(arch, input_shape, num_outputs) -> the builder's layers as search_spaces.shapes.LayerShape, not built.
+Shapes = Callable[..., list]
 
 
 class SearchSpace:
@@ -98,10 +100,13 @@ class SearchSpace:
     declares a parameter named `task` is also told whether the task is "classification" or "regression", so one
     space can end in a softmax for the one and a linear layer for the other, as the built-in spaces do.
     `references` names hand-made architectures that are points of the space (e.g. the seed lecture's LeNet).
+    `shapes(arch, input_shape, num_outputs)`, where a space has it (the built-in ones do), counts the layers the
+    builder would make without building them (search_spaces/shapes.py): a search then knows an architecture's
+    parameters, FLOPs and memory before it sends the trial anywhere.
     """
 
     def __init__(self, name: str, parameters: Sequence[Parameter], builder: Builder | None = None,
-                 references: Mapping[str, Mapping[str, Value]] | None = None):
+                 references: Mapping[str, Mapping[str, Value]] | None = None, shapes: Shapes | None = None):
         if not isinstance(name, str) or not name.strip() or any(c in name for c in "/\\") \
                 or not name.isprintable():
             raise ValueError(f"Expected a space name of printable characters without / or \\. Received: {name!r}")
@@ -128,6 +133,9 @@ class SearchSpace:
             raise ValueError(f"Space {name!r}: expected a callable builder. Received {builder!r}")
         self._builder = builder
         self._builder_takes_task = builder is not None and _takes_keyword(builder, "task")
+        if shapes is not None and not callable(shapes):
+            raise ValueError(f"Space {name!r}: expected a callable shapes function. Received {shapes!r}")
+        self._shapes = shapes
         self.references = MappingProxyType(
             {ref_name: self.validate(values) for ref_name, values in (references or {}).items()})
 
@@ -275,6 +283,14 @@ class SearchSpace:
             raise ValueError(f"Expected task in {TASKS}. Received: {task!r}")
         extra = {"task": task} if self._builder_takes_task else {}
         return self._builder(self.validate(arch), tuple(input_shape), int(num_outputs), **extra)
+
+    def layer_shapes(self, arch: Architecture | Mapping[str, Value], input_shape: Sequence[int],
+                     num_outputs: int) -> list | None:
+        """The layers of `arch`'s model counted without building it (None: this space cannot count them, so its
+        models are measured once built). Raises ValueError where the builder would refuse the input."""
+        if self._shapes is None:
+            return None
+        return self._shapes(self.validate(arch), tuple(int(size) for size in input_shape), int(num_outputs))
 
     def to_dict(self) -> dict[str, Any]:
         """The space's parameters as JSON data (the builder and references are code, not data)."""

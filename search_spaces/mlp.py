@@ -1,6 +1,7 @@
 """`mlp`: dense networks of 0 to 4 hidden layers (0 is the seed lecture's perceptron, a softmax regression)."""
 from __future__ import annotations
 
+from search_spaces import shapes
 from search_spaces.base import BATCH_NORM_MOMENTUM, Architecture, SearchSpace, output_activation
 from search_spaces.parameters import Choice
 
@@ -12,6 +13,22 @@ DROPOUT_RATES = [0.0, 0.1, 0.2, 0.3, 0.5]
 
 def _hidden(from_layer: int) -> dict[str, list[int]]:
     return {"depth": list(range(from_layer, MAX_DEPTH + 1))}
+
+
+def mlp_shapes(arch: Architecture, input_shape: tuple, num_outputs: int) -> list[shapes.LayerShape]:
+    """The layers `build_mlp` makes, in its order, counted without building (search_spaces/shapes.py)."""
+    features = shapes.elements(input_shape)
+    layers = [shapes.free("flatten", features)]
+    for layer in range(1, arch["depth"] + 1):
+        units = arch[f"units_{layer}"]
+        layers.append(shapes.dense(features, units))
+        if arch["batch_norm"]:
+            layers.append(shapes.batch_norm(units, units))
+        layers.append(shapes.free("activation", units))
+        if arch["dropout"] > 0:
+            layers.append(shapes.free("dropout", units))
+        features = units
+    return [*layers, shapes.dense(features, num_outputs)]
 
 
 def build_mlp(arch: Architecture, input_shape: tuple, num_outputs: int, task: str = "classification"):
@@ -40,6 +57,7 @@ MLP_SPACE = SearchSpace(
         Choice("batch_norm", [False, True], when=_hidden(1)),
     ],
     builder=build_mlp,
+    shapes=mlp_shapes,
     references={
         # The seed lecture's models: a perceptron (Dense(10) softmax, 7,850 parameters) and MLP 2x128 (118,282).
         "perceptron": {"depth": 0},

@@ -86,11 +86,33 @@ def given_settings(args: argparse.Namespace, fields: list[dataclasses.Field]) ->
     return {field.name: getattr(args, field.name) for field in fields if getattr(args, field.name) is not None}
 
 
+# An error is at most this many lines of the terminal (of 100 columns when it is not one): whatever a library put
+# in its message (Ray's reports run to thousands of characters) goes to the error's log file.
+ERROR_LINES = 3
+
+
 def error_line(error: BaseException) -> str:
     """A library error as one line, with a setting named as its flag."""
     if isinstance(error, SettingError) and error.setting:
         return f"{flag_name(error.setting)}: {error.detail}"
     return " ".join(str(error).split())
+
+
+def shortened(text: str, room: int = 0) -> str:
+    """`text` cut to ERROR_LINES lines of the terminal less `room` characters, with an ellipsis where it was cut."""
+    longest = ERROR_LINES * _width() - room
+    return text if len(text) <= longest else text[:longest - 1].rstrip() + "…"
+
+
+def error_log(error: BaseException) -> str:
+    """Write the error whole, with its traceback, to a log file of its own; returns the file's path."""
+    import tempfile
+    import traceback
+
+    handle, path = tempfile.mkstemp(prefix="nas-error-", suffix=".log")
+    with os.fdopen(handle, "w") as log:
+        log.write("".join(traceback.format_exception(error)))
+    return path
 
 
 def run_command(prog: str, body: Callable[[], int], interrupted: Callable[[], str],
@@ -107,7 +129,7 @@ def run_command(prog: str, body: Callable[[], int], interrupted: Callable[[], st
     except (NasError, StoreError, InvalidArchitectureError, StateDictError) as error:
         fail(prog, error_line(error))
     except SearchFailedError as error:  # the input was fine; the trials were not
-        fail(prog, error_line(error), EXIT_FAILED)
+        fail(prog, shortened(error_line(error)), EXIT_FAILED)
     except KeyboardInterrupt:
         print(f"{prog}: {interrupted()}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -117,7 +139,13 @@ def run_command(prog: str, body: Callable[[], int], interrupted: Callable[[], st
         if disk_full(error):
             fail(prog, f"No space left on the disk of the output folder or the store ({error_line(error)[:200]}). "
                        f"Free some space, {after_disk_full()}", EXIT_FAILED)
-        fail(prog, f"{type(error).__name__}: {error_line(error)} (NAS_DEBUG=1 shows the traceback)", EXIT_FAILED)
+        where = f" (the whole error: {error_log(error)}; NAS_DEBUG=1 raises it)"
+        message = shortened(f"{type(error).__name__}: {error_line(error)}", room=len(prog) + len(where) + 9)
+        fail(prog, message + where, EXIT_FAILED)
+
+
+def _width() -> int:
+    return shutil.get_terminal_size((100, 24)).columns
 
 
 def disk_full(error: BaseException | None) -> bool:

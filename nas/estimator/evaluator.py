@@ -24,6 +24,7 @@ from nas.data.task_data import Task, TaskData
 from nas.errors import TrialFailed
 from nas.estimator.cost import measure_cost
 from nas.estimator.flops import count_flops
+from nas.estimator.footprint import built_layers, footprint, memory_violation, worker_data_bytes
 from nas.estimator.layer_summary import layer_summary
 from nas.estimator.objectives import Objective
 from nas.estimator.recipe import Recipe
@@ -53,6 +54,7 @@ class EvaluationSettings:
     train_fn: Callable | None = None  # train_fn(model, data, report) instead of Keras' fit
     callbacks: tuple = ()  # the user's Keras callbacks, passed to every fit
     deadline: float | None = None  # a time.time() the final training fits its epochs before
+    memory_limit: int | None = None  # bytes a search trial may take (nas/runner/memory_limit.py)
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ def build_model(space: SearchSpace, arch: Architecture, input_shape: Sequence[in
     keras.utils.set_random_seed(seed)
     try:
         model = space.build(arch, input_shape, num_outputs, task=Task(task).value)
+    except TrialFailed:  # e.g. out of memory while it built (nas/runner/memory_guard.py): said as it is
+        raise
     except Exception as error:  # a builder's error is the architecture's fault, not the search's
         raise ArchitectureDoesNotFit(f"cannot build {arch.key} for input {tuple(input_shape)}: "
                                      f"{one_line(error)}") from error
@@ -120,8 +124,10 @@ class Evaluator:
             model = build_model(settings.space, arch, data.input_shape, data.num_outputs, settings.task,
                                 seed=settings.seed + trial)
             figures.update(layers=layer_summary(model), params=int(model.count_params()))
-            # Too many parameters is known from the build: no latency measurement for a model that will not train.
-            over_limit = objective.violation(figures["params"], latency_ms=None)
+            # Too many parameters or too much memory is known from the build: no latency measurement for a model
+            # that will not train. (The built-in spaces were counted in the driver; a user's is counted here.)
+            over_limit = objective.violation(figures["params"], latency_ms=None) or self._memory_violation(
+                model, data, recipe, arch)
             if over_limit:
                 report({**figures, "error": over_limit, "over_limit": True, "flops": count_flops(model)})
                 return
@@ -160,6 +166,15 @@ class Evaluator:
         except Exception as error:  # any failure is the trial's, recorded with its reason; the search goes on
             reason = str(error) if isinstance(error, TrialFailed) else one_line(error)
             report({**figures, "error": reason.strip().splitlines()[0][:500] if reason.strip() else "failed"})
+
+    def _memory_violation(self, model, data: TaskData, recipe: Recipe, arch: Architecture) -> str | None:
+        """Why the built model would take more memory than a trial may, estimated from its layers' shapes; None
+        without a limit or for a space the driver already counted (nas/estimator/footprint.py)."""
+        limit = self.settings.memory_limit
+        if limit is None or self.settings.space.layer_shapes(arch, data.input_shape, data.num_outputs) is not None:
+            return None
+        needs = footprint(built_layers(model), math.prod(data.input_shape), recipe)
+        return memory_violation(needs, worker_data_bytes(data), limit)
 
     def train_final(self, trial: int, arch_values: dict, data: TaskData,
                     on_epoch_end: Callable[[EpochResult], None] | None = None) -> FinalTraining:

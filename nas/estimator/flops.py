@@ -44,7 +44,7 @@ _ELEMENTWISE = {"Add", "Subtract", "Multiply", "Maximum", "Minimum"}
 
 def count_flops(model) -> int:
     """FLOPs of `model` on one example; nested models are counted layer by layer."""
-    return sum(_layer_flops(layer) for layer in model.layers)
+    return sum(layer_flops(layer) for layer in model.layers)
 
 
 def _elements(shape) -> int:
@@ -59,7 +59,8 @@ def _bias(layer, outputs: int) -> int:
     return outputs if getattr(layer, "use_bias", False) else 0
 
 
-def _layer_flops(layer) -> int:
+def layer_flops(layer) -> int:
+    """FLOPs of one layer on one example (a nested model: its layers')."""
     kind = type(layer).__name__
     if hasattr(layer, "layers"):  # a nested model or Sequential block
         return count_flops(layer)

@@ -107,6 +107,13 @@ def token_available() -> bool:
 PRELOAD_ON_WORKERS = "RAY_LD_PRELOAD_ON_WORKERS"
 WORKER_ALLOCATOR_SETTINGS = {"MALLOC_CONF": "background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0"}
 
+# Ray's memory monitor kills the newest worker of its node when the node's memory is 95% used, whoever used it (a
+# search's workers once died for another program's leak), and Ray 2.60's Tune then ends the whole experiment
+# ("Caught unexpected exception"). nas holds each trial to its own limit instead (nas/runner/memory_guard.py, and
+# workers are the kernel's first choice), so the Ray it starts runs without that monitor. Read by the raylet; a
+# value already in the environment is kept (a test turns the monitor on to see its kill recorded).
+MEMORY_MONITOR = "RAY_memory_monitor_refresh_ms"
+
 
 class _DropTokenNotice(logging.Filter):
     """Ray 2.60 warns on every local start that token authentication is on; for a Ray we start, that is noise."""
@@ -142,6 +149,7 @@ def start_ray(address: str | None, output: Path, user_modules: list[ModuleType])
                                    f"running cluster that accepts this machine; {HINT}") from None
         return True
     os.environ.setdefault(PRELOAD_ON_WORKERS, "1")  # read by the raylet this starts
+    os.environ.setdefault(MEMORY_MONITOR, "0")
     ray.init(_temp_dir=ray_temp_dir(output), include_dashboard=False,
              runtime_env=runtime_env if user_modules else allocator, **quiet)
     _local_sessions.append(_session_dir())

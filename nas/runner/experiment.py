@@ -20,6 +20,8 @@ from nas.data.sources import VALIDATION_FRACTION
 from nas.data.task_data import TaskData, prepare
 from nas.errors import RunError, SettingError
 from nas.estimator.objectives import Objective
+from nas.runner.memory_guard import WorkersKilledForMemory
+from nas.runner.memory_limit import check_space_meets, local_memory_limit
 from nas.runner.progress import SearchObserver
 from nas.runner.run_files import remove_checkpoints
 from nas.runner.search_phases import (FINAL_TRAINING_MARGIN_S, final_training, over_limit_reward, search_trials,
@@ -33,6 +35,10 @@ from search_spaces import SearchSpace
 from strategies import STRATEGIES, Strategy, Trial, get_strategy
 
 logger = logging.getLogger(__name__)
+
+# Times a search goes on after Ray's memory monitor stopped its trials (a Ray this search did not start: nas turns
+# the monitor off in its own, nas/runner/cluster.py) before it gives up and says so.
+MOST_MEMORY_RESTARTS = 10
 
 
 def run_search(config: SearchConfig, inputs: SearchInputs, store: ResultStore, name: str, resume: bool = False,
@@ -64,6 +70,10 @@ def _search(config: SearchConfig, inputs: SearchInputs, store: ResultStore, name
     config = config.for_task(data.task)
     objective = config.objective_spec
     strategy = _strategy(config, inputs.space, objective)
+    # A space that cannot meet the data or the limits is known now, before Ray starts (memory_limit.py).
+    memory_limit = None if config.weight_sharing or (config.address and not config.max_memory) else \
+        local_memory_limit(config.max_memory, config.concurrency, config.cpus_per_trial)
+    check_space_meets(inputs.space, data, config.recipe(final=False), objective, memory_limit, config.seed)
     from nas.runner import cluster  # imports Ray only when it starts or joins one
 
     if config.address:
@@ -91,8 +101,27 @@ def _search(config: SearchConfig, inputs: SearchInputs, store: ResultStore, name
             # A weight-sharing run whose shortlist was being trained has its supernets behind it.
             shortlisting = config.weight_sharing and any(trial.judged_with is JudgedWith.TRAINING for trial in stored)
             if (remaining is None or remaining > 0) and not shortlisting:
-                search_trials(config, inputs, run.name, strategy, data, store, observer, remaining,
-                              config.search_budget_s(time.perf_counter() - start), told_late)
+                for restart in range(MOST_MEMORY_RESTARTS + 1):
+                    try:
+                        search_trials(config, inputs, run.name, strategy, data, store, observer, remaining,
+                                      config.search_budget_s(time.perf_counter() - start), told_late)
+                        break
+                    except WorkersKilledForMemory as killed:
+                        if restart == MOST_MEMORY_RESTARTS:
+                            raise RunError(f"Ray's memory monitor stopped the trials {restart + 1} times; the "
+                                           f"trials so far are stored. Expected a lower max_memory, or a node "
+                                           f"with more memory free; continue with --resume --name {run.name}")
+                        # The trials it killed are recorded as failed; the search goes on as a resume would.
+                        logger.warning("Ray's memory monitor killed trial(s) %s; the search goes on", killed.trials)
+                        strategy = _strategy(config, inputs.space, objective)
+                        run, remaining, told_late = _open_run(config, store, name, True, strategy, data,
+                                                              inputs.space, lease.owner)
+                        in_flight = [trial.number for trial in store.trials(run.name)
+                                     if trial.status is TrialStatus.RUNNING]
+                        if in_flight:
+                            observer.trials_interrupted(in_flight)
+                        if remaining is not None and remaining <= 0:
+                            break
             elif told_late:  # no trial left to run: the strategy hears the last ones, for its stored state
                 from nas.runner.searcher import StrategySearcher
 

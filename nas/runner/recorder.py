@@ -9,9 +9,10 @@ from pathlib import Path
 
 from ray import tune
 
+from nas.runner.memory_guard import death_from_memory, note_killed, worker_gone
 from nas.runner.progress import SearchObserver
 from results import ResultStore, TrialRecord, TrialStatus
-from strategies import Strategy
+from strategies import Strategy, Trial
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +28,10 @@ class TrialRecorder(tune.Callback):
     after its worker died, up to `FailureConfig.max_failures` times).
     """
 
-    def __init__(self, store: ResultStore, run: str, strategy: Strategy, observer: SearchObserver | None):
+    def __init__(self, store: ResultStore, run: str, strategy: Strategy, observer: SearchObserver | None,
+                 experiment: Path | None = None, memory_limit: int | None = None):
         self.store, self.run, self.strategy, self.observer = store, run, strategy, observer
+        self.experiment, self.memory_limit = experiment, memory_limit  # where workers note a kill for memory
         self.records: dict[int, TrialRecord] = {}
         self.last_results: dict[int, dict] = {}  # each trial's latest report, as Tune handed it to the driver
         self.histories: dict[int, dict[int, dict]] = {}  # each trial's epochs by number (a retry reports some again)
@@ -54,11 +57,43 @@ class TrialRecorder(tune.Callback):
             self.observer.trial_started(record)
 
     def on_trial_recover(self, iteration, trials, trial, **info) -> None:
-        """The trial's worker died and Tune will start it again: its time so far still counts."""
+        """The trial's worker died and Tune will start it again: its time so far still counts. A worker killed
+        for memory is noted, and the new attempt reports the failure without training (memory_guard.py)."""
         usage = self._usage.get(trial.config["trial"])
         if usage is not None:
             usage.attempt_ended()
-        logger.warning("Trial %s failed (%s); Ray retries it.", trial.config["trial"], ray_error(trial))
+        if self._killed_for_memory(trial) is None:
+            logger.warning("Trial %s failed (%s); Ray retries it.", trial.config["trial"], ray_error(trial))
+
+    def record_refused(self, trial: Trial, figures: dict) -> None:
+        """A proposal refused in the driver (over a limit by its estimate): failed, never sent to Ray."""
+        now = _now()
+        record = TrialRecord(run=self.run, number=trial.id, status=TrialStatus.FAILED, arch_key=trial.arch.key,
+                             arch=trial.arch.to_dict(), error=figures["error"], params=figures.get("params"),
+                             flops=figures.get("flops"), started_at=now, finished_at=now, attempts=0,
+                             cpu_seconds=0.0, gpu_seconds=0.0)
+        self._save(record)
+        if self.observer:
+            self.observer.trial_finished(record)
+
+    def killed_by_ray_memory_monitor(self) -> list[int]:
+        """Record as failed the trials in flight whose workers Ray's memory monitor killed (their processes are
+        gone), noted so that no later attempt trains them; the numbers of those trials."""
+        killed = []
+        for number, record in list(self.records.items()):
+            if record.status is not TrialStatus.RUNNING or self.experiment is None \
+                    or not worker_gone(self.experiment, number):
+                continue
+            reason = "out of memory: Ray's memory monitor killed its worker (the machine ran low on memory)"
+            note_killed(self.experiment, number, reason)
+            self._finish(number, self.last_results.get(number) or {}, error=reason)
+            killed.append(number)
+        return killed
+
+    def _killed_for_memory(self, trial) -> str | None:
+        if self.experiment is None or self.memory_limit is None:
+            return None
+        return death_from_memory(self.experiment, trial.config["trial"], self.memory_limit, ray_error(trial))
 
     def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
         self.last_results[trial.config["trial"]] = result
@@ -72,7 +107,7 @@ class TrialRecorder(tune.Callback):
         number = trial.config["trial"]
         if number not in self.records:  # it failed before it could start, e.g. its worker could not import nas
             self.on_trial_start(iteration, trials, trial)
-        self._finish(number, trial.last_result or {}, error=ray_error(trial))
+        self._finish(number, trial.last_result or {}, error=self._killed_for_memory(trial) or ray_error(trial))
 
     def _finish(self, number: int, result: dict, error: str | None) -> None:
         started = self.records.get(number)

@@ -11,7 +11,9 @@ from nas.data.sources import VALIDATION_FRACTION, WorkerData
 from nas.data.task_data import Task, TaskData
 from nas.errors import SettingError
 from nas.estimator.evaluator import EvaluationSettings
+from nas.estimator.footprint import describe_bytes
 from nas.estimator.objectives import OVER_LIMIT_REWARD, Objective
+from nas.runner.memory_limit import ProposalCheck, trial_memory_limit, trials_at_once
 from nas.runner.run_files import model_path, ray_results, save_model_file
 from nas.runner.summary import FinalTrainingSummary, ranked_trials
 from nas.settings.inputs import SearchInputs
@@ -28,9 +30,22 @@ FINAL_TRAINING_MARGIN_S = 15.0
 
 
 def evaluation_settings(config: SearchConfig, inputs: SearchInputs, task_data: TaskData, final: bool,
-                        threads: int, deadline: float | None = None) -> EvaluationSettings:
+                        threads: int, deadline: float | None = None,
+                        memory_limit: int | None = None) -> EvaluationSettings:
     return EvaluationSettings(inputs.space, config.recipe(final), config.objective_spec, task_data.task, threads,
-                              config.seed, inputs.train_fn, tuple(inputs.callbacks), deadline)
+                              config.seed, inputs.train_fn, tuple(inputs.callbacks), deadline, memory_limit)
+
+
+def memory_checked(config: SearchConfig, inputs: SearchInputs, data: TaskData, payload,
+                   cpus_per_trial: float, concurrency: int | None) -> tuple[int, ProposalCheck]:
+    """The memory a trial may take here (nas/runner/memory_limit.py), and the check of proposals against it."""
+    at_once = trials_at_once(concurrency, cpus_per_trial, config.gpus_per_trial)
+    limit = trial_memory_limit(config.max_memory, at_once, joined=bool(config.address))
+    logger.info("Memory per trial: %s (%s)", describe_bytes(limit),
+                "max_memory" if config.max_memory else f"available memory over {at_once} trial(s) at once")
+    shipped = payload if isinstance(payload, TaskData) else data
+    return limit, ProposalCheck.for_data(inputs.space, shipped, config.recipe(final=False), config.objective_spec,
+                                         limit)
 
 
 def worker_payload(config: SearchConfig, inputs: SearchInputs, data: TaskData, final: bool):
@@ -55,8 +70,10 @@ def search_trials(config: SearchConfig, inputs: SearchInputs, run: str, strategy
     if config.weight_sharing:
         _search_supernets(config, inputs, plan, data, store, observer, threads)
         return
-    settings = evaluation_settings(config, inputs, data, final=False, threads=threads)
-    run_trials(plan, strategy, worker_payload(config, inputs, data, final=False), settings, store, observer, told_late)
+    payload = worker_payload(config, inputs, data, final=False)
+    limit, check = memory_checked(config, inputs, data, payload, config.cpus_per_trial, config.concurrency)
+    settings = evaluation_settings(config, inputs, data, final=False, threads=threads, memory_limit=limit)
+    run_trials(plan, strategy, payload, settings, store, observer, told_late, check)
 
 
 def _search_supernets(config: SearchConfig, inputs: SearchInputs, plan, data: TaskData, store: ResultStore, observer,
@@ -97,8 +114,10 @@ def train_shortlist(config: SearchConfig, inputs: SearchInputs, run: str, data: 
                      config.scheduler, config.epochs, config.trial_retries, count, budget,
                      over_limit_reward(objective))
     observer.shortlist_started(chosen, count, config.epochs, budget)
-    settings = evaluation_settings(config, inputs, data, final=False, threads=max(1, int(cpus)))
-    run_trials(plan, strategy, worker_payload(config, inputs, data, final=False), settings, store, observer)
+    payload = worker_payload(config, inputs, data, final=False)
+    limit, check = memory_checked(config, inputs, data, payload, cpus, None)
+    settings = evaluation_settings(config, inputs, data, final=False, threads=max(1, int(cpus)), memory_limit=limit)
+    run_trials(plan, strategy, payload, settings, store, observer, check=check)
 
 
 def over_limit_reward(objective: Objective) -> float | None:

@@ -3,17 +3,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ray.tune.search import Searcher
 
 from nas.estimator.objectives import OVER_LIMIT_PREFIX, OVER_LIMIT_REWARD, Objective
 from results import TrialRecord, TrialStatus
+from search_spaces import Architecture
 from strategies import Strategy, Trial
 
 # What the strategy, Tune's searcher and the ASHA scheduler maximise: the objective's reward
 # (nas/estimator/objectives.py).
 METRIC = "reward"
+# Proposals refused in the driver (over a limit) in one call of `suggest` before it lets Tune ask again.
+MOST_REFUSED_AT_ONCE = 100
 
 
 class StrategySearcher(Searcher):
@@ -30,27 +33,47 @@ class StrategySearcher(Searcher):
     strategy hears it as infeasible."""
 
     def __init__(self, strategy: Strategy, over_limit_reward: float | None = 0.0, lag: int | None = None,
-                 finished: Iterable[tuple[Trial, dict | None]] = (), checkpoints: dict[int, str] | None = None):
+                 finished: Iterable[tuple[Trial, dict | None]] = (), checkpoints: dict[int, str] | None = None,
+                 refusal: Callable[[Architecture], dict | None] | None = None,
+                 on_refused: Callable[[Trial, dict], None] | None = None, proposals: int | None = None):
         super().__init__(metric=METRIC, mode="max")
         self.strategy = strategy
         self.over_limit_reward = over_limit_reward
         self.lag = lag
         self.checkpoints = checkpoints or {}  # trial number -> its last training state, for trials run again
+        # A proposal `refusal` returns figures for (nas/runner/memory_limit.py) never reaches Tune: `on_refused`
+        # records it, the strategy hears it as over a limit, and the next is asked. `proposals` bounds what this
+        # session proposes, refused ones included (the run's --trials; Tune's num_samples counts only its own).
+        self.refusal, self.on_refused = refusal, on_refused
+        self.proposals_left = proposals
         self._trials: dict[str, Trial] = {}  # Ray's trial id -> our trial
         self._held: dict[int, tuple[Trial, dict | None]] = {}  # finished trials not told yet, by number
         for trial, result in finished:  # a resumed run's trials that finished before its strategy heard of them
             self._finish(trial, result)
 
     def suggest(self, trial_id: str) -> dict | str | None:
-        if self.lag is not None and not self.strategy.reissuing:
-            horizon = self.strategy.next_id - self.lag  # the strategy hears every trial before it, and no more
-            self._tell_held(horizon)
-            if any(trial.id < horizon for trial in self.strategy.outstanding):
-                return None  # an older trial still runs: Tune asks again when something changes
-        again = self.strategy.reissuing
-        trial = self.strategy.ask()
-        if trial is None:
-            return Searcher.FINISHED
+        for _ in range(MOST_REFUSED_AT_ONCE):
+            if self.proposals_left is not None and self.proposals_left <= 0:
+                return Searcher.FINISHED
+            if self.lag is not None and not self.strategy.reissuing:
+                horizon = self.strategy.next_id - self.lag  # the strategy hears every trial before it, and no more
+                self._tell_held(horizon)
+                if any(trial.id < horizon for trial in self.strategy.outstanding):
+                    return None  # an older trial still runs: Tune asks again when something changes
+            again = self.strategy.reissuing
+            trial = self.strategy.ask()
+            if trial is None:
+                return Searcher.FINISHED
+            if self.proposals_left is not None:
+                self.proposals_left -= 1
+            refused = None if again or self.refusal is None else self.refusal(trial.arch)
+            if refused is None:
+                break
+            if self.on_refused is not None:
+                self.on_refused(trial, refused)
+            self._finish(trial, refused)
+        else:
+            return None  # Tune asks again; the strategy has heard of these and proposes elsewhere
         self._trials[trial_id] = trial
         config = {"trial": trial.id, "arch": trial.arch.to_dict()}
         if again and trial.id in self.checkpoints:  # in flight when the run stopped: on from its last epoch

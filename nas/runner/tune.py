@@ -7,8 +7,10 @@ trials start and end. The data reaches the workers once through Ray's object sto
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import logging
 import socket
 import tempfile
 import time
@@ -22,6 +24,8 @@ from ray.tune.search import ConcurrencyLimiter
 from nas.estimator.evaluator import EvaluationSettings, Evaluator, FinalTraining
 from nas.estimator.training import saved_epoch
 from nas.runner.cluster import alive_nodes
+from nas.runner.memory_guard import WorkersKilledForMemory, guarded, killed_for_memory
+from nas.runner.memory_limit import ProposalCheck
 from nas.runner.progress import SearchObserver
 from nas.runner.recorder import TrialRecorder
 from nas.runner.searcher import METRIC, StrategySearcher
@@ -30,12 +34,18 @@ from nas.settings.search_config import Scheduler
 from results import ResultStore, TrialRecord
 from strategies import Strategy
 
+logger = logging.getLogger(__name__)
+
 
 def search_trial(config: dict, data, settings: EvaluationSettings, experiment: str) -> None:
     """Tune's function trainable: score `config["arch"]`, reporting after every epoch (nas.estimator.evaluator) with the
     training state as the trial's checkpoint, and going on from the last one after a retry (Tune's own checkpoint)
     or a resume of the run (`config["resume_from"]`, from StrategySearcher)."""
     report = checkpointing_report(experiment)
+    killed = killed_for_memory(Path(experiment), config["trial"])
+    if killed:  # an earlier attempt ran out of memory: it would only run out again
+        report({"trial": config["trial"], "error": killed})
+        return
     try:
         task_data = data.get()
     except Exception as error:  # the user's data function failed in this worker
@@ -44,7 +54,9 @@ def search_trial(config: dict, data, settings: EvaluationSettings, experiment: s
     checkpoint = tune.get_checkpoint()
     if checkpoint is None and config.get("resume_from") and Path(config["resume_from"]).is_dir():
         checkpoint = tune.Checkpoint.from_directory(config["resume_from"])
-    with released_after():  # Ray reuses this worker for the next trial
+    guard = guarded(settings.memory_limit, Path(experiment), config["trial"]) if settings.memory_limit \
+        else contextlib.nullcontext()
+    with released_after(), guard:  # Ray reuses this worker for the next trial
         if checkpoint is None:
             Evaluator(settings).evaluate(config["trial"], config["arch"], task_data, report)
             return
@@ -111,20 +123,24 @@ class TrialPlan:
 
 
 def run_trials(plan: TrialPlan, strategy: Strategy, data, settings: EvaluationSettings, store: ResultStore,
-               observer: SearchObserver | None, told_late: list | None = None) -> dict[int, TrialRecord]:
+               observer: SearchObserver | None, told_late: list | None = None,
+               check: ProposalCheck | None = None) -> dict[int, TrialRecord]:
     """Run the plan's trials through Ray Tune; returns their records. With a concurrency, proposals are
     reproducible (StrategySearcher's lag); `told_late` are a resumed run's finished trials its strategy has not
-    heard yet."""
+    heard yet; a proposal `check` refuses is recorded as failed without reaching Ray (nas/runner/memory_limit.py).
+    A trial killed for memory is recorded as failed and not retried (nas/runner/memory_guard.py)."""
     experiment = plan.storage_path / plan.run
     trainable = tune.with_resources(tune.with_parameters(search_trial, data=data, settings=settings,
                                                          experiment=str(experiment)),
                                     {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial})
+    recorder = TrialRecorder(store, plan.run, strategy, observer, experiment, settings.memory_limit)
     strategy_searcher = StrategySearcher(strategy, plan.over_limit_reward, lag=plan.concurrency,
-                                         finished=told_late or (), checkpoints=latest_checkpoints(experiment))
+                                         finished=told_late or (), checkpoints=latest_checkpoints(experiment),
+                                         refusal=check.refusal if check else None, on_refused=recorder.record_refused,
+                                         proposals=plan.trials)
     searcher = strategy_searcher
     if plan.concurrency:
         searcher = ConcurrencyLimiter(searcher, max_concurrent=plan.concurrency)
-    recorder = TrialRecorder(store, plan.run, strategy, observer)
     tuner = tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(search_alg=searcher, scheduler=_scheduler(plan),
@@ -134,7 +150,19 @@ def run_trials(plan: TrialPlan, strategy: Strategy, data, settings: EvaluationSe
                                   callbacks=[recorder], checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
                                   failure_config=tune.FailureConfig(max_failures=plan.trial_retries)),
     )
-    for result in tuner.fit():
+    try:
+        results = tuner.fit()
+    except RuntimeError as error:
+        if not isinstance(error.__cause__, ray.exceptions.OutOfMemoryError):
+            raise
+        # Ray's memory monitor killed workers, and Ray 2.60's Tune ends the whole experiment for it ("Caught
+        # unexpected exception"): the trials whose workers died are recorded as failed; the others in flight stay
+        # as they are in the store, for the search to go on with (nas/runner/experiment.py).
+        logger.info("Ray's memory monitor stopped the trials: %s", error.__cause__)  # the log, not the terminal
+        killed = recorder.killed_by_ray_memory_monitor()
+        store.update_run(plan.run, strategy_state=strategy.state_dict())
+        raise WorkersKilledForMemory(killed) from error
+    for result in results:
         recorder.finish_unrecorded(result)
     strategy_searcher.tell_all()  # the trials held for their turn: the stored state hears every finished trial
     store.update_run(plan.run, strategy_state=strategy.state_dict())

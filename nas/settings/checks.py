@@ -106,6 +106,25 @@ def duration(value: Any) -> float:
     return seconds
 
 
+_MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2, "mib": 1024**2,
+                 "g": 1024**3, "gb": 1024**3, "gib": 1024**3, "t": 1024**4, "tb": 1024**4, "tib": 1024**4}
+_MEMORY_SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([a-z]*)\s*$")
+
+
+def memory_size(value: Any) -> int:
+    """Bytes, from a number or from text such as '4GB', '512MB' or '1.5g' (powers of 1024, as `free -h` shows)."""
+    if isinstance(value, str):
+        match = _MEMORY_SIZE.match(value.lower())
+        if not match or match.group(2) not in _MEMORY_UNITS:
+            raise ValueError(f"expected a size such as 4GB, 512MB or 1.5G, received {value!r}")
+        size = float(match.group(1)) * _MEMORY_UNITS[match.group(2)]
+    else:
+        size = _number(value)
+    if not size >= 1 or size == math.inf:
+        raise ValueError(f"expected a size of at least 1 byte, such as 4GB, received {value!r}")
+    return int(size)
+
+
 def boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"expected True or False, received {value!r}")

@@ -189,6 +189,12 @@ class SearchConfig:
                                        resumable=True,
                                        help="trials at once, and reproducible proposals (default: as many as "
                                             "resources allow)")
+    max_memory: int | None = _setting(group="resources", check=checks.optional(checks.memory_size), metavar="SIZE",
+                                      resumable=True,
+                                      help="memory per trial, e.g. 4GB: a proposal estimated above it is not "
+                                           "trained, and a trial that grows past it is stopped (default: the "
+                                           "memory available when the search starts, shared by the trials that "
+                                           "run at once)")
     scheduler: Scheduler = _setting(Scheduler.FIFO, group="resources", check=checks.member_of(Scheduler), choices=values(Scheduler),
                                     help="fifo, or asha to stop trailing trials early (default: fifo)")
     trial_retries: int = _setting(DEFAULT_TRIAL_RETRIES, group="resources", check=checks.integer(0), metavar="R",

@@ -30,7 +30,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from search_spaces.cnn import CONVS_PER_BLOCK, DENSE_UNITS, FILTERS, KERNEL_SIZES, MAX_BLOCKS
+from search_spaces.cnn import CNN_SPACE, CONVS_PER_BLOCK, DENSE_UNITS, FILTERS, KERNEL_SIZES, MAX_BLOCKS
 
 SAVED_WEIGHTS = "shared_weights.npz"
 BATCH_NORM_EPSILON = 1e-3  # Keras' BatchNormalization default, as the child trained alone has
@@ -48,31 +48,10 @@ class ChildSize:
 
 def child_size(arch: Mapping, input_shape: Sequence[int], num_classes: int) -> ChildSize:
     """The parameters and FLOPs of the architecture's model built alone (search_spaces/cnn.py), counted without
-    building it."""
-    height, width, channels = input_shape
-    params = flops = layers = 0
-    for block in range(1, arch["blocks"] + 1):
-        filters, kernel = arch[f"filters_{block}"], arch[f"kernel_{block}"]
-        for _ in range(arch[f"convs_{block}"]):
-            outputs = height * width * filters
-            params += kernel * kernel * channels * filters + (4 * filters if arch["batch_norm"] else filters)
-            flops += 2 * kernel * kernel * channels * outputs + (2 * outputs if arch["batch_norm"] else outputs)
-            channels = filters
-            layers += 1
-        height, width = height // 2, width // 2
-        flops += 4 * height * width * channels  # a 2x2 pooling window per output element
-    if arch["head"] == "gap":
-        flops += height * width * channels
-        features = channels
-    else:
-        features = height * width * channels
-        if arch["dense_units"]:
-            params += features * arch["dense_units"] + arch["dense_units"]
-            flops += 2 * features * arch["dense_units"] + arch["dense_units"]
-            features = arch["dense_units"]
-            layers += 1
-    return ChildSize(params + features * num_classes + num_classes,
-                     flops + 2 * features * num_classes + num_classes, layers + 1)
+    building it, by the cnn space's own counts (search_spaces/shapes.py)."""
+    layers = CNN_SPACE.layer_shapes(arch, input_shape, num_classes)
+    return ChildSize(sum(layer.params for layer in layers), sum(layer.flops for layer in layers),
+                     sum(layer.weighted for layer in layers))
 
 
 def _layers():

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -262,3 +263,23 @@ def test_a_search_whose_every_trial_failed_is_one_line_and_exit_code_1(capsys):
     assert exit_info.value.code == 1
     assert capsys.readouterr().err == ("nas.search: error: Every trial of run r failed (3); 3 of them like this: NaN "
                                        "loss. The run is stored\n")
+
+
+def test_a_failure_with_a_wall_of_text_is_a_few_terminal_lines_and_the_whole_of_it_goes_to_a_log(capsys,
+                                                                                               monkeypatch):
+    """Ray's reports run to thousands of characters ("Caught unexpected exception: 2 worker(s) were killed ... Top
+    10 memory users ..."); the terminal gets 3 lines of its width at most, and the log file every character."""
+    monkeypatch.setenv("COLUMNS", "80")
+    report = "Caught unexpected exception: 2 worker(s) were killed. " + "Top 10 memory users: ray::worker " * 120
+
+    def body():
+        raise RuntimeError(report)
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.run_command("nas.search", body, lambda: "interrupted")
+    message = capsys.readouterr().err
+    assert exit_info.value.code == 1 and message.count("\n") == 1 and len(message.rstrip("\n")) <= 3 * 80
+    assert message.startswith("nas.search: error: RuntimeError: Caught unexpected exception: 2 worker(s) were killed")
+    log = message.split("the whole error: ")[1].split(";")[0]
+    assert " ".join(report.split()) in " ".join(Path(log).read_text().split())
+    Path(log).unlink()

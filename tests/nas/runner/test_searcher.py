@@ -10,6 +10,7 @@ from strategies import get_strategy
 from tests.strategies.contract import TOY as TOY_8, toy_accuracy
 
 TOY = SearchSpace("toy", [Choice("depth", [1, 2, 3]), Choice("width", [16, 32])])
+WIDE = SearchSpace("wide", [Choice("depth", [1, 2, 3]), Choice("width", list(range(8, 1000)))])
 
 
 def test_suggest_asks_and_complete_tells_the_strategy():
@@ -190,3 +191,26 @@ def test_only_a_trial_run_again_goes_on_from_a_checkpoint():
     assert searcher.suggest("ray-a") == {"trial": 0, "arch": in_flight.arch.to_dict(),
                                          "resume_from": "/runs/t0/checkpoint_000003"}
     assert "resume_from" not in searcher.suggest("ray-b")  # a new trial 1: no other trial's weights
+
+
+def test_a_proposal_over_a_limit_is_recorded_and_told_in_the_driver_and_the_next_one_goes_to_tune():
+    """Refused proposals never become Tune trials; the strategy hears each as over the limit (0 under an accuracy
+    objective); the run's --trials counts them, so the searcher finishes when the proposals are spent."""
+    strategy = get_strategy("random", WIDE, seed=0)
+    recorded = []
+    searcher = StrategySearcher(strategy, refusal=lambda arch: {"error": "over the limit: needs about 9 GB",
+                                                                "over_limit": True} if arch["depth"] == 3 else None,
+                                on_refused=lambda trial, figures: recorded.append(trial.id), proposals=12)
+    configs = []
+    while (config := searcher.suggest(f"ray-{len(configs)}")) not in (None, StrategySearcher.FINISHED):
+        configs.append(config)
+        searcher.on_trial_complete(f"ray-{len(configs) - 1}", {"validation_accuracy": 0.5, "reward": 0.5})
+    assert recorded and all(config["arch"]["depth"] != 3 for config in configs)
+    assert sorted([config["trial"] for config in configs] + recorded) == list(range(12))
+    assert strategy.outstanding == []  # every trial told, the refused ones included
+
+
+def test_a_strategy_that_proposes_only_refused_architectures_lets_tune_ask_again_instead_of_spinning():
+    strategy = get_strategy("random", WIDE, seed=0)
+    searcher = StrategySearcher(strategy, refusal=lambda arch: {"error": "over", "over_limit": True})
+    assert searcher.suggest("ray-a") is None and strategy.next_id == 100  # MOST_REFUSED_AT_ONCE, then Tune

@@ -172,3 +172,15 @@ def test_unknown_python_keywords_are_refused_with_the_closest_setting():
 def test_every_field_says_its_group_help_and_check():
     for field in dataclasses.fields(SearchConfig):
         assert field.metadata["group"] and field.metadata["help"] and field.metadata["check"], field.name
+
+
+@pytest.mark.parametrize("given, size", [("4GB", 4 * 1024**3), ("512MB", 512 * 1024**2), ("1.5g", int(1.5 * 1024**3)),
+                                         (" 2 GiB ", 2 * 1024**3), (1_000_000, 1_000_000)])
+def test_max_memory_reads_sizes_as_free_shows_them(given, size):
+    assert SearchConfig(max_memory=given, trials=1).max_memory == size
+
+
+@pytest.mark.parametrize("given", ["4 parsecs", "GB", "-1GB", 0, "0.1"])
+def test_a_max_memory_that_is_not_a_size_is_refused_in_one_line(given):
+    with pytest.raises(SettingError, match="max_memory.*expected a size"):
+        SearchConfig(max_memory=given, trials=1)
