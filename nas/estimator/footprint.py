@@ -4,9 +4,9 @@ A trial's memory, as the worker's resident set sees it, is three parts:
 - TensorFlow's own, the same for every model: the library, its kernels and its thread pools
   (TENSORFLOW_WORKER_BYTES, measured by benchmarks/memory_estimate.py);
 - the data the worker holds: the arrays and the copy Keras' data adapter makes of them (`data_bytes`);
-- the architecture's: its weights, their gradients, the optimizer's state (one or two slots per weight) and the
+- the architecture's: its weights, their gradients, the optimizer's state (one or two slots per weight), the
   activations a training step keeps for its backward pass at the recipe's batch size, with the gradients that flow
-  back through them (ACTIVATION_COPIES).
+  back through them (ACTIVATION_COPIES), and what a training run holds besides (TRAINING_RUN_BYTES, LAYER_BYTES).
 The built-in spaces count their layers without building (search_spaces/shapes.py), so the search's driver knows
 this before it sends a trial anywhere; a user's space or a keras-tuner `build(hp)` is estimated from its layers once
 built, in the worker, before any training (`built_layers`). `benchmarks/memory_estimate.py` measures the estimate
@@ -30,11 +30,17 @@ OPTIMIZER_SLOTS = {Optimizer.ADAM: 2, Optimizer.ADAMW: 2, Optimizer.ADAMAX: 2, O
                    Optimizer.RMSPROP: 1, Optimizer.ADAGRAD: 1, Optimizer.LION: 1, Optimizer.SGD: 0}
 UNKNOWN_OPTIMIZER_SLOTS = 2  # an optimizer given as a Keras config: the common worst case
 # A training step keeps every layer's output for the backward pass and makes a gradient of the same size for
-# each; TensorFlow's temporaries (a convolution's workspace, the softmax's) come on top. Fitted so that the
-# estimate covers the measured peaks of benchmarks/memory_estimate.py.
-ACTIVATION_COPIES = 3
-# What a worker holds before any model: TensorFlow and Keras imported, one small model trained (measured on
-# Linux with TensorFlow 2.20 by benchmarks/memory_estimate.py; about 0.9 GB).
+# each. Each Keras fit also copies the training and validation data it iterates, and TensorFlow keeps buffers per
+# layer of its compiled step. Fitted on the peaks of benchmarks/memory_estimate.py (32 architectures of each
+# built-in space; fitted on the same rows it is judged on): cnn's activations measured 1.2 copies; a fixed cost of
+# 35-60 MB per training run; about a MB a layer. With these, no estimate of the 64 fell short of its measurement.
+ACTIVATION_COPIES = 2
+TRAINING_RUN_BYTES = 60 * 1024**2
+LAYER_BYTES = 1024**2
+# What a worker holds of its own, whatever the model: TensorFlow and Keras imported and warmed up by a first
+# training. Measured on Linux, TensorFlow 2.21, jemalloc: about 720 MB in a new Ray worker
+# (benchmarks/memory_estimate.py), growing to 880-920 MB in a worker reused for 300-500 trials
+# (benchmarks/memory_growth.py); the limit is checked against the reused worker's.
 TENSORFLOW_WORKER_BYTES = 900 * 1024**2
 # Keras' TensorFlow data adapter copies numpy arrays into tensors: a worker holds its data twice.
 DATA_COPIES = 2
@@ -50,11 +56,13 @@ class Footprint:
     optimizer_state: int
     activations: int  # one training step's, at the batch size
     batch_size: int
+    training_run: int = 0  # what a Keras fit and its compiled step hold besides: data copies, per-layer buffers
 
     @property
     def architecture_bytes(self) -> int:
-        """What depends on the architecture: weights, gradients, optimizer state and activations."""
-        return self.weights + self.optimizer_state + self.activations
+        """What training the architecture adds to a worker: weights, gradients, optimizer state, activations and
+        what its training run holds besides."""
+        return self.weights + self.optimizer_state + self.activations + self.training_run
 
     def trial_bytes(self, data_bytes: int) -> int:
         """What a worker training it is expected to hold: TensorFlow's own, the data, the architecture's."""
@@ -69,7 +77,7 @@ def footprint(layers: Sequence[LayerShape], input_elements: int, recipe: Recipe)
                      weights=2 * FLOAT_BYTES * params,
                      optimizer_state=optimizer_slots(recipe) * FLOAT_BYTES * params,
                      activations=ACTIVATION_COPIES * FLOAT_BYTES * recipe.batch_size * kept,
-                     batch_size=recipe.batch_size)
+                     batch_size=recipe.batch_size, training_run=TRAINING_RUN_BYTES + LAYER_BYTES * len(layers))
 
 
 def optimizer_slots(recipe: Recipe) -> int:
