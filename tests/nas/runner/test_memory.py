@@ -140,6 +140,13 @@ def test_trials_past_max_memory_fail_as_out_of_memory_and_the_search_goes_on(tin
     assert held.attempts == 2  # the retry Ray started read the note and reported at once
     assert time.monotonic() - started < 55  # never waited out the 60 s sleep
     assert {mark.read_text().strip() for mark in marks.glob("oom_score_adj-*")} == {"1000"}
+    # A resume after it goes on: one more trial, and the trials killed for memory stay as they were.
+    nas.search(hungry_space(marks), data=tiny_8x8, trials=6, epochs=1, top_k=0, max_memory="1.5GB", concurrency=2,
+               output=str(tmp_path / "runs"), name="hungry", resume=True, progress=False)
+    after, run = trials_of(tmp_path / "runs", "hungry")
+    assert len(after) == 6 and run.status.value == "completed"
+    assert [trial for trial in after if trial.number in (grew.number, held.number)] == [
+        trial for trial in trials if trial.number in (grew.number, held.number)]
 
 
 @pytest.mark.slow  # about 40 s
