@@ -73,7 +73,8 @@ def _search(config: SearchConfig, inputs: SearchInputs, store: ResultStore, name
     # A space that cannot meet the data or the limits is known now, before Ray starts (memory_limit.py).
     memory_limit = None if config.weight_sharing or (config.address and not config.max_memory) else \
         local_memory_limit(config.max_memory, config.concurrency, config.cpus_per_trial)
-    check_space_meets(inputs.space, data, config.recipe(final=False), objective, memory_limit, config.seed)
+    check_space_meets(inputs.space, data, config.recipe(final=False), objective, memory_limit, config.seed,
+                      limit_given=config.max_memory is not None)
     from nas.runner import cluster  # imports Ray only when it starts or joins one
 
     if config.address:
@@ -101,27 +102,8 @@ def _search(config: SearchConfig, inputs: SearchInputs, store: ResultStore, name
             # A weight-sharing run whose shortlist was being trained has its supernets behind it.
             shortlisting = config.weight_sharing and any(trial.judged_with is JudgedWith.TRAINING for trial in stored)
             if (remaining is None or remaining > 0) and not shortlisting:
-                for restart in range(MOST_MEMORY_RESTARTS + 1):
-                    try:
-                        search_trials(config, inputs, run.name, strategy, data, store, observer, remaining,
-                                      config.search_budget_s(time.perf_counter() - start), told_late)
-                        break
-                    except WorkersKilledForMemory as killed:
-                        if restart == MOST_MEMORY_RESTARTS:
-                            raise RunError(f"Ray's memory monitor stopped the trials {restart + 1} times; the "
-                                           f"trials so far are stored. Expected a lower max_memory, or a node "
-                                           f"with more memory free; continue with --resume --name {run.name}")
-                        # The trials it killed are recorded as failed; the search goes on as a resume would.
-                        logger.warning("Ray's memory monitor killed trial(s) %s; the search goes on", killed.trials)
-                        strategy = _strategy(config, inputs.space, objective)
-                        run, remaining, told_late = _open_run(config, store, name, True, strategy, data,
-                                                              inputs.space, lease.owner)
-                        in_flight = [trial.number for trial in store.trials(run.name)
-                                     if trial.status is TrialStatus.RUNNING]
-                        if in_flight:
-                            observer.trials_interrupted(in_flight)
-                        if remaining is not None and remaining <= 0:
-                            break
+                _search_trials_past_memory_kills(config, inputs, store, run, strategy, data, observer, remaining,
+                                                 told_late, start, lease)
             elif told_late:  # no trial left to run: the strategy hears the last ones, for its stored state
                 from nas.runner.searcher import StrategySearcher
 
@@ -147,6 +129,32 @@ def _search(config: SearchConfig, inputs: SearchInputs, store: ResultStore, name
         remove_checkpoints(config.output_path, run.name)
     return dataclasses.replace(summarize(store, run.name, time.perf_counter() - start, objective),
                                final_trainings=final_trainings)
+
+
+def _search_trials_past_memory_kills(config: SearchConfig, inputs: SearchInputs, store: ResultStore, run: RunRecord,
+                                     strategy: Strategy, data: TaskData, observer: SearchObserver,
+                                     remaining: int | None, told_late: list, start: float, lease: RunLease) -> None:
+    """The search's trials; when Ray's memory monitor stops them (nas/runner/memory_guard.py), the trials it killed
+    are recorded as failed and the search goes on as a resume would, up to MOST_MEMORY_RESTARTS times."""
+    for restart in range(MOST_MEMORY_RESTARTS + 1):
+        try:
+            search_trials(config, inputs, run.name, strategy, data, store, observer, remaining,
+                          config.search_budget_s(time.perf_counter() - start), told_late)
+            return
+        except WorkersKilledForMemory as killed:
+            if restart == MOST_MEMORY_RESTARTS:
+                raise RunError(f"Ray's memory monitor stopped the trials {restart + 1} times; the trials so far "
+                               f"are stored. Expected a lower max_memory, or a node with more memory free; "
+                               f"continue with --resume --name {run.name}") from None
+            logger.warning("Ray's memory monitor killed trial(s) %s; the search goes on", killed.trials)
+            strategy = _strategy(config, inputs.space, config.objective_spec)
+            run, remaining, told_late = _open_run(config, store, run.name, True, strategy, data, inputs.space,
+                                                  lease.owner)
+            in_flight = [trial.number for trial in store.trials(run.name) if trial.status is TrialStatus.RUNNING]
+            if in_flight:
+                observer.trials_interrupted(in_flight)
+            if remaining is not None and remaining <= 0:
+                return
 
 
 def _strategy(config: SearchConfig, space: SearchSpace, objective: Objective) -> Strategy:

@@ -133,7 +133,11 @@ def guarded(limit: int, experiment: Path, trial: int) -> Iterator[None]:
     try:
         yield
     finally:
-        watch.stop()
+        try:  # the exception the watch sent as the code inside ended would land here: the trial is over anyway
+            watch.stop()
+        except TrialOutOfMemory:
+            pass
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(watch.trainer), None)  # one still pending
 
 
 class _Watch(threading.Thread):

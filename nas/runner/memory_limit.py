@@ -98,10 +98,11 @@ SAMPLED_FOR_CHECK = 1000
 
 
 def check_space_meets(space: SearchSpace, data: TaskData, recipe: Recipe, objective: Objective,
-                      memory_limit: int | None, seed: int = 0) -> None:
+                      memory_limit: int | None, seed: int = 0, limit_given: bool = True) -> None:
     """Refuse, before Ray starts, a space none of whose architectures can train on this data within the limits:
     its references and SAMPLED_FOR_CHECK random architectures (SpaceError, one line). A space where only some fit
-    searches, their trials failing with the reason. A space that cannot count its layers is not checked here."""
+    searches, their trials failing with the reason. A space that cannot count its layers is not checked here.
+    `limit_given`: whether the user set the memory limit (max_memory), or it is the default."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
@@ -131,8 +132,10 @@ def check_space_meets(space: SearchSpace, data: TaskData, recipe: Recipe, object
     if objective.max_params is not None and fewest_params > objective.max_params:
         limits.append(f"max_params {objective.max_params:,}, while the smallest has {fewest_params:,} parameters")
     if memory_limit is not None and least_memory > memory_limit:
-        limits.append(f"max_memory {describe_bytes(memory_limit)} per trial, while the least demanding needs about "
-                      f"{describe_bytes(least_memory)}")
+        named = f"max_memory {describe_bytes(memory_limit)} per trial" if limit_given else (
+            f"the memory available per trial, {describe_bytes(memory_limit)} (what is free now shared by the trials "
+            "that run at once; --max-memory or --concurrency change it)")
+        limits.append(f"{named}, while the least demanding needs about {describe_bytes(least_memory)}")
     raise SpaceError(f"No architecture of space {space.name!r} (of {len(candidates):,} tried) fits the limits: "
                      f"{'; '.join(limits) or 'none fits max_params and max_memory together'}. Expected higher "
                      "limits or a space of smaller models")

@@ -16,6 +16,11 @@ import pytest
 
 import nas
 from nas.commands import search
+from nas.data.task_data import prepare
+from nas.errors import SpaceError
+from nas.estimator.objectives import Objective
+from nas.estimator.recipe import Recipe
+from nas.runner.memory_limit import check_space_meets
 from results import ResultStore, TrialStatus
 from search_spaces import SPACES, Choice, SearchSpace
 from search_spaces.mlp import build_mlp
@@ -63,6 +68,12 @@ def test_a_space_that_cannot_meet_its_data_or_its_limits_is_refused_in_one_line_
     assert "max_params 100, while the smallest has 195 parameters" in line  # the perceptron: 64 x 3 + 3
     with ResultStore(f"sqlite:///{tmp_path / 'runs' / 'nas.db'}") as store:
         assert store.list_runs() == []  # no run was opened
+    # A limit the user did not set (what is free now, shared by the trials at once) is named as what it is.
+    with np.load(tiny_8x8) as arrays:
+        data = prepare(dict(arrays), "tiny")
+    with pytest.raises(SpaceError, match=r"the memory available per trial, 300 MB \(what is free now shared by the "
+                                         r"trials that run at once; --max-memory or --concurrency change it\)"):
+        check_space_meets(SPACES["cnn"], data, Recipe(), Objective(), 300 * 1024**2, limit_given=False)
 
 
 @pytest.mark.slow  # about 20 s; tests/nas/runner/test_searcher.py has the searcher's part without Ray
@@ -174,3 +185,30 @@ def test_a_worker_killed_by_rays_memory_monitor_is_a_failed_trial_not_a_failed_s
             assert trial.error.startswith("out of memory: Ray's memory monitor killed its worker"), trial.error
         else:
             assert trial.status is TrialStatus.COMPLETED, trial.error
+
+
+def test_a_dead_worker_is_taken_for_killed_for_memory_only_on_evidence(tmp_path):
+    """The kernel's OOM killer leaves no message: a worker whose last heartbeat saw it near its limit, or the machine
+    nearly out of memory, was killed for memory (and no later attempt trains its trial); one that died otherwise
+    is retried as before."""
+    from nas.runner.memory_guard import death_from_memory, heartbeat_path, killed_for_memory, worker_gone
+
+    def beat(trial: int, rss: float, available: float, pid: int = 2**22 + 1) -> None:
+        path = heartbeat_path(tmp_path, trial)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"pid": pid, "rss": int(rss * GB), "available": int(available * GB),
+                                    "total": 16 * GB}))
+
+    crashed = "Ray reported the trial failed (its worker died or was killed)"
+    beat(1, rss=3.8, available=9.0)  # near its 4 GB limit
+    beat(2, rss=1.0, available=0.5)  # the machine nearly out of memory
+    beat(3, rss=1.0, available=9.0, pid=os.getpid())  # neither: a crash
+    assert death_from_memory(tmp_path, 1, 4 * GB, crashed).startswith("out of memory: its worker was killed at "
+                                                                      "about 3.8 GB")
+    assert killed_for_memory(tmp_path, 1) is not None  # noted for the retry
+    assert "the machine had 512 MB left" in death_from_memory(tmp_path, 2, 4 * GB, crashed)
+    assert death_from_memory(tmp_path, 3, 4 * GB, crashed) is None and killed_for_memory(tmp_path, 3) is None
+    assert death_from_memory(tmp_path, 3, 4 * GB, "ray.exceptions.OutOfMemoryError: Task was killed due to the "
+                                                  "node running low on memory").startswith(
+        "out of memory: Ray's memory monitor killed its worker")
+    assert worker_gone(tmp_path, 1, wait_s=0) and not worker_gone(tmp_path, 3, wait_s=0)
