@@ -8,7 +8,8 @@ The steady search is the README's long memory run: `python -m nas.search --space
 in its own process on the space of tests/nas/hungry_space.py, whose 'grows' architectures take 64 MB every 20 ms
 while they are built until something stops them, with `--max-memory` at `--hungry-limit` (by default, enough to
 push the machine past the 95% at which Ray's memory monitor would kill workers, nas's included, had nas left it
-on). Every 0.2 s psutil reads the machine's used memory. Prints each search's exit code and trials (completed,
+on); two such trials at once (nas's default concurrency on 2 cores) outgrow the machine together, and the kernel's
+OOM killer ends one of them. Every 0.2 s psutil reads the machine's used memory. Prints each search's exit code and trials (completed,
 failed, and the failures' reasons), and the machine's peak memory use while both ran.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import collections
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -52,8 +54,8 @@ def search(run: str, output: Path, arguments: list[str]) -> subprocess.Popen:
 
 def describe(run: str, process: subprocess.Popen, stored: list) -> str:
     statuses = collections.Counter(trial.status.value for trial in stored)
-    reasons = collections.Counter(trial.error.split(",")[0][:70] for trial in stored
-                                  if trial.status is TrialStatus.FAILED)
+    reasons = collections.Counter(re.sub(r" \(the machine had .*|, the limit is .*", "", trial.error)
+                                  for trial in stored if trial.status is TrialStatus.FAILED)
     said = "; ".join(f"{count} x {reason}" for reason, count in reasons.most_common()) or "-"
     return (f"| {run} | {process.returncode} | {len(stored)} | {statuses.get('completed', 0)} | "
             f"{statuses.get('failed', 0)} | {said} |")
@@ -64,6 +66,10 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=240)
     parser.add_argument("--start-after", type=int, default=40)
     parser.add_argument("--hungry-trials", type=int, default=6)
+    parser.add_argument("--hungry-concurrency", type=int, default=None,
+                        help="trials of the hungry search at once (default: nas's, as many as the cores allow); "
+                             "each may take --hungry-limit, so two together outgrow the machine and the kernel's "
+                             "OOM killer ends one")
     total = psutil.virtual_memory().total
     parser.add_argument("--hungry-limit", type=memory_size, default=None,
                         help="the hungry search's --max-memory (default: what takes the machine to 96%% used)")
@@ -84,7 +90,9 @@ def main() -> None:
                       flush=True)
                 hungry = search(HUNGRY, hungry_output, ["--space", "tests.nas.hungry_space:SPACE", "--dataset",
                                                         "mnist", "--train-subset", "500", "--trials",
-                                                        str(args.hungry_trials), "--max-memory", str(limit)])
+                                                        str(args.hungry_trials), "--max-memory", str(limit),
+                                                        *(["--concurrency", str(args.hungry_concurrency)]
+                                                          if args.hungry_concurrency else [])])
             if hungry is not None and hungry.poll() is None:
                 peak_used = max(peak_used, 1 - memory.available / total)
         print(f"\nBoth ended after {time.monotonic() - started:.0f} s; the machine's peak use while both ran: "

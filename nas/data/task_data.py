@@ -188,8 +188,9 @@ def _class_labels(key: str, labels: np.ndarray) -> np.ndarray:
             raise DataError(f"Expected {key} to hold integer class labels. Received: values such as "
                             f"{labels[~whole][0].item()!r} (for a regression, leave task as auto or regression).")
     if labels.min() < 0 or labels.max() > np.iinfo(np.int32).max:
-        raise DataError(f"Expected {key} to hold class labels from 0 up. Received: labels from {labels.min()} to "
-                        f"{labels.max()}.")
+        upper = "up" if labels.min() < 0 else f"to {np.iinfo(np.int32).max:,} at most"
+        raise DataError(f"Expected {key} to hold class labels from 0 {upper}. Received: labels from {labels.min()} "
+                        f"to {labels.max()}.")
     return labels.astype(np.int32)
 
 

@@ -115,6 +115,27 @@ WORKER_ALLOCATOR_SETTINGS = {"MALLOC_CONF": "background_thread:true,dirty_decay_
 MEMORY_MONITOR = "RAY_memory_monitor_refresh_ms"
 
 
+# Where Ray's own log records go (Tune's traceback of each failed trial among them): nas says in one line what
+# happened to each trial, and the terminal gets nothing else.
+RAY_LOG = "ray.log"
+
+
+def ray_messages_to_file(path: Path) -> None:
+    """Send the records of Ray's loggers to `path` instead of the terminal (Ray gives its "ray" logger a handler
+    of its own on stderr when it is imported)."""
+    ray_logger = logging.getLogger("ray")
+    for handler in list(ray_logger.handlers):
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            ray_logger.removeHandler(handler)
+    if not any(isinstance(handler, logging.FileHandler) and handler.baseFilename == str(path.resolve())
+               for handler in ray_logger.handlers):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        file_handler = logging.FileHandler(path, delay=True)
+        file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        ray_logger.addHandler(file_handler)
+    ray_logger.propagate = False
+
+
 class _DropTokenNotice(logging.Filter):
     """Ray 2.60 warns on every local start that token authentication is on; for a Ray we start, that is noise."""
 
@@ -133,6 +154,7 @@ def start_ray(address: str | None, output: Path, user_modules: list[ModuleType])
     # Tune's warnings (e.g. about trials the time budget cut before they wrote results) are about its own
     # bookkeeping; ours say what happened to each trial.
     logging.getLogger("ray.tune").setLevel(logging.ERROR)
+    ray_messages_to_file(output / RAY_LOG)
     quiet = dict(logging_level=logging.WARNING, log_to_driver=False)
     code, allocator = _code_for_the_workers(user_modules), {"env_vars": dict(WORKER_ALLOCATOR_SETTINGS)}
     runtime_env = {**code, **allocator}
