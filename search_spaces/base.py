@@ -284,6 +284,11 @@ class SearchSpace:
         extra = {"task": task} if self._builder_takes_task else {}
         return self._builder(self.validate(arch), tuple(input_shape), int(num_outputs), **extra)
 
+    @property
+    def counts_layers(self) -> bool:
+        """Whether the space counts its models' layers without building them (`layer_shapes`)."""
+        return self._shapes is not None
+
     def layer_shapes(self, arch: Architecture | Mapping[str, Value], input_shape: Sequence[int],
                      num_outputs: int) -> list | None:
         """The layers of `arch`'s model counted without building it (None: this space cannot count them, so its

@@ -127,7 +127,7 @@ class Evaluator:
             # Too many parameters or too much memory is known from the build: no latency measurement for a model
             # that will not train. (The built-in spaces were counted in the driver; a user's is counted here.)
             over_limit = objective.violation(figures["params"], latency_ms=None) or self._memory_violation(
-                model, data, recipe, arch)
+                model, data, recipe)
             if over_limit:
                 report({**figures, "error": over_limit, "over_limit": True, "flops": count_flops(model)})
                 return
@@ -167,11 +167,11 @@ class Evaluator:
             reason = str(error) if isinstance(error, TrialFailed) else one_line(error)
             report({**figures, "error": reason.strip().splitlines()[0][:500] if reason.strip() else "failed"})
 
-    def _memory_violation(self, model, data: TaskData, recipe: Recipe, arch: Architecture) -> str | None:
+    def _memory_violation(self, model, data: TaskData, recipe: Recipe) -> str | None:
         """Why the built model would take more memory than a trial may, estimated from its layers' shapes; None
         without a limit or for a space the driver already counted (nas/estimator/footprint.py)."""
         limit = self.settings.memory_limit
-        if limit is None or self.settings.space.layer_shapes(arch, data.input_shape, data.num_outputs) is not None:
+        if limit is None or self.settings.space.counts_layers:
             return None
         needs = footprint(built_layers(model), math.prod(data.input_shape), recipe)
         return memory_violation(needs, worker_data_bytes(data), limit)

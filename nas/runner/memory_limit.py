@@ -105,6 +105,8 @@ def check_space_meets(space: SearchSpace, data: TaskData, recipe: Recipe, object
     `limit_given`: whether the user set the memory limit (max_memory), or it is the default."""
     import numpy as np
 
+    if not space.counts_layers:
+        return
     rng = np.random.default_rng(seed)
     candidates = [*space.references.values(), *(space.sample(rng) for _ in range(SAMPLED_FOR_CHECK))]
     shape, data_bytes = tuple(data.input_shape), worker_data_bytes(data)
@@ -116,8 +118,6 @@ def check_space_meets(space: SearchSpace, data: TaskData, recipe: Recipe, object
         except ValueError as error:
             unfit = unfit or str(error)
             continue
-        if needs is None:
-            return
         over = objective.violation(needs.params, latency_ms=None) or (
             memory_limit is not None and memory_violation(needs, data_bytes, memory_limit))
         if not over:

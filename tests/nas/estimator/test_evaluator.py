@@ -2,6 +2,8 @@
 training."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -180,3 +182,20 @@ def test_the_built_in_spaces_end_in_a_softmax_for_classes_and_in_plain_values_fo
     regressor = build_model(space, space.reference("mlp"), (5,), 2, Task.REGRESSION)
     assert classifier.layers[-1].activation is keras.activations.softmax
     assert regressor.layers[-1].activation is keras.activations.linear and regressor.output_shape == (None, 2)
+
+
+def test_a_model_of_a_space_that_cannot_count_its_layers_is_held_to_the_memory_limit_once_built():
+    """A user's space is estimated from its built model's layers, before its latency is measured or it trains; a
+    built-in space was counted in the driver and is not checked again here."""
+    from search_spaces import Choice, SearchSpace
+    from search_spaces.mlp import build_mlp
+
+    mlp = get_space("mlp")
+    users = SearchSpace("users", [Choice("units", [128])],
+                        builder=lambda arch, shape, outputs: build_mlp(mlp.reference("mlp"), shape, outputs))
+    (report,) = evaluate(users, {"units": 128}, image_data(), memory_limit=100 * 1024**2)
+    assert report["over_limit"] and re.fullmatch(r"over the limit: needs about [0-9.]+ [MG]B, the limit is 100 MB "
+                                                 r"per trial \(max_memory\); not trained", report["error"])
+    assert "epoch" not in report and "latency_ms" not in report
+    counted = evaluate(mlp, mlp.reference("mlp"), image_data(), memory_limit=100 * 1024**2)
+    assert counted[-1]["epoch"] == 2 and "error" not in counted[-1]
