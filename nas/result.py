@@ -62,19 +62,20 @@ class SearchResult:
         with ResultStore(self.store_url, read_only=True) as store:
             return leaderboard_frame(leaderboard(store, run=self.run, **filters))
 
-    def best_model(self):
-        """The best architecture's final-trained Keras model, as saved under the output folder."""
-        models = self.best_models(1)
+    def best_model(self, safe_mode: bool = True):
+        """The best architecture's final-trained Keras model, as saved under the output folder (safe_mode=False
+        loads one holding a Lambda layer: nas/runner/run_files.py)."""
+        models = self.best_models(1, safe_mode)
         if not models:
             raise _no_models(self.run)
         return models[0]
 
-    def best_models(self, k: int | None = None) -> list:
+    def best_models(self, k: int | None = None, safe_mode: bool = True) -> list:
         """The final-trained models of the best `k` architectures (all that were saved when k is None), best first."""
         with ResultStore(self.store_url, read_only=True) as store:
             ranked = ranked_trials(store.trials(self.run), self._summary.objective)
         saved = [trial for trial in ranked if trial.model_path]
-        return [load_model(trial.model_path, f"trial {self.run}:{trial.number}") for trial in saved[:k]]
+        return [load_model(trial.model_path, f"trial {self.run}:{trial.number}", safe_mode) for trial in saved[:k]]
 
     def report(self, path: str | Path) -> Path:
         """Write the run's self-contained HTML report to `path`."""

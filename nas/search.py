@@ -42,8 +42,10 @@ def search(space: Any = None, *, validation_data: Any = None, test_data: Any = N
     """Search `space` (default: cnn) with the settings given, on Ray Tune, storing every trial; returns the result.
 
     space: a built-in space's name ("mlp", "cnn"), a search_spaces.SearchSpace, "package.module:attribute", or a
-        keras-tuner build(hp) function or keras_tuner.HyperModel.
-    data: (x, y) arrays, a dict of x_train, y_train, ..., a tf.data.Dataset, a .npz path, or a function returning
+        keras-tuner build(hp) function or keras_tuner.HyperModel (a HyperModel's own fit trains its trials, as
+        Keras Tuner calls it: nas/estimator/hypermodel_fit.py). nas.tuner holds Keras Tuner's tuners on nas.
+    data: (x, y) arrays (labels as class indices, one-hot rows, or a regression's targets; models are fed them as
+        given), a dict of x_train, y_train, ..., a tf.data.Dataset, a .npz path, or a function returning
         one of these (called in each worker, so the data never travels); `dataset` names a known one instead.
     validation_data, test_data: (x, y) or a tf.data.Dataset; without validation data, 10% of the training data.
     callbacks: Keras callbacks for every training; train_fn(model, data, report): your own training loop.
@@ -169,7 +171,10 @@ def _resumed_config(name: str, stored: dict, plain: dict, references: dict, give
         if setting in resumable:
             continue
         before = getattr(stored_config, setting)
-        after = getattr(dataclasses.replace(stored_config, **{setting: value}), setting)
+        changed = dataclasses.replace(stored_config, **{setting: value})
+        if setting in ("objective", "direction"):  # stored as the task settles them: val_accuracy as accuracy
+            changed = changed.for_task(changed.task)
+        after = getattr(changed, setting)
         if after != before:
             raise SettingError(setting, f"resume continues run {name!r} as it was started, with {setting} "
                                         f"{_shown(before)}; received {_shown(after)}. Leave it out, or start a new "

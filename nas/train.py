@@ -22,7 +22,8 @@ from nas.data.importing import import_reference
 from nas.data.sources import VALIDATION_FRACTION, data_source, load_data, stored_data_source
 from nas.data.task_data import Task, prepare
 from nas.errors import RunError, SettingError
-from nas.estimator.evaluator import EvaluationSettings, Evaluator
+from nas.estimator.evaluator import EvaluationSettings, Evaluator, model_input_shape
+from nas.estimator.hypermodel_fit import with_fit_hyperparameters
 from nas.estimator.lecture_models import REFERENCES
 from nas.estimator.objectives import Objective
 from nas.estimator.recipe import Augment, Optimizer, Recipe, Schedule
@@ -150,7 +151,7 @@ def _train(arch_file, trial, reference, dataset, data, train_subset, changes, se
     elif trial is not None:
         config, record, _ = _stored(trial, storage, output)
         space = resolve_space(config.space).space
-        arch = space.validate(record.arch)
+        arch = record.arch  # checked once the space is whole: a HyperModel's fit declares more on the data
         recipe = config.recipe(final=True)
         if record.final_epochs:  # retrain as the final training did, with the epochs it fitted to its budget
             recipe = dataclasses.replace(recipe, epochs=record.final_epochs)
@@ -164,6 +165,9 @@ def _train(arch_file, trial, reference, dataset, data, train_subset, changes, se
         recipe = dataclasses.replace(recipe, **{key: _enum(key, value) for key, value in changes.items()})
     seed = seed if seed_given is None else seed_given
     task_data = _data(config, dataset, data).training_subset(train_subset, 0)
+    if config is not None:
+        space = with_fit_hyperparameters(space, task_data, config.batch_size, config.seed)
+        arch = space.validate(arch)
     if config is None and task_data.task == Task.REGRESSION:
         objective = Objective.from_settings(None, None, Task.REGRESSION)
     settings = EvaluationSettings(space, recipe, objective, task_data.task, threads=os.cpu_count() or 1, seed=seed,
@@ -172,7 +176,7 @@ def _train(arch_file, trial, reference, dataset, data, train_subset, changes, se
     model = _model_from_bytes(trained.model)
     from nas.estimator.cost import measure_cost
 
-    cost = measure_cost(model, task_data.input_shape)
+    cost = measure_cost(model, model_input_shape(model, task_data.input_shape))
     metrics = trained.test_metrics
     figures = {"trial": trial, "arch": arch.key, "space": space.name, "dataset": task_data.name,
                "retrained": trial is not None, "validation_accuracy": None,

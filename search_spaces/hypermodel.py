@@ -17,7 +17,9 @@ a loop declares without a scope is, for keras-tuner and for nas alike, always pr
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Sequence
+import re
+import time
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -79,52 +81,127 @@ def architecture_of(space: SearchSpace, values: dict) -> Architecture:
 
 def from_hypermodel(hypermodel: Any, name: str | None = None, seed: int = 0) -> SearchSpace:
     """The space a keras-tuner `build(hp)` function or `keras_tuner.HyperModel` declares, with a builder that
-    calls it with each architecture's values (see the module's docstring for how the space is found)."""
+    calls it with each architecture's values (see the module's docstring for how the space is found). What a
+    HyperModel's own `fit` declares needs data: nas/estimator/hypermodel_fit.py adds it once the data is known."""
+    import keras
     import keras_tuner
 
     build = _build_function(hypermodel, keras_tuner)
     name = name or getattr(hypermodel, "name", None) or getattr(hypermodel, "__name__", None) \
         or type(hypermodel).__name__
-    declared: dict[str, Any] = {}  # keras-tuner's hyperparameters by name, in the order first declared
+
+    def build_a_model(hp) -> None:
+        model = build(hp)
+        if not isinstance(model, keras.Model):
+            raise HyperModelError(f"{name}: build(hp) returned {type(model).__name__}, not a keras.Model. "
+                                  "Expected build to return the model it built")
+
+    declared = discover(name, build_a_model, seed)
+    if not declared:
+        raise HyperModelError(f"{name}: build(hp) declared no hyperparameters. Expected hp.Choice, hp.Int, "
+                              "hp.Float, hp.Boolean or hp.Fixed calls to search")
+    return SearchSpace(name, declared_parameters(declared),
+                       builder=KerasTunerBuilder(build, overridden_fit(hypermodel, keras_tuner),
+                                                 {hp_name: known.default for hp_name, known in declared.items()}))
+
+
+def discover(name: str, call: Callable, seed: int = 0, known: dict | None = None, max_seconds: float | None = None,
+             what: str = "build(hp)", quiet_passes: int = QUIET_PASSES) -> dict[str, Any]:
+    """keras-tuner's hyperparameters that `call(hp)` declares, by name in the order first declared, found by
+    calling it with keras-tuner's defaults and then with random values of everything declared so far (`known`
+    to start with), until `quiet_passes` calls in a row declare nothing new, MAX_PASSES calls, or `max_seconds`.
+    The call with the defaults must succeed: its error is the one line a user sees (`what` names the call)."""
+    import keras_tuner
+
+    declared: dict[str, Any] = dict(known or {})
     rng = np.random.default_rng(seed)
-    quiet = 0
+    quiet, start = 0, time.perf_counter()
     for attempt in range(MAX_PASSES):
         hp = keras_tuner.HyperParameters()
         if attempt:  # steer the call down other paths: random values of everything declared so far
-            hp.values = {hp_name: _random_value(known, rng) for hp_name, known in declared.items()}
+            hp.values = {hp_name: _random_value(known_hp, rng) for hp_name, known_hp in declared.items()}
         try:
-            build(hp)
+            call(hp)
+        except HyperModelError:
+            raise
         except Exception as error:
             if not attempt:
-                raise HyperModelError(f"{name}: build(hp) raised {type(error).__name__} with keras-tuner's default "
-                                      f"values: {_first_line(error)}. Expected it to build a model") from error
+                raise _failed_with_defaults(name, what, error) from error
             # Some random combinations may not build (e.g. too deep for the input); the defaults did.
         new = [declared_hp for declared_hp in hp.space if declared_hp.name not in declared]
         for declared_hp in new:
             declared[declared_hp.name] = declared_hp
         quiet = 0 if new else quiet + 1
         _clear_keras_session()
-        if quiet >= QUIET_PASSES:
+        if quiet >= quiet_passes or (max_seconds is not None and time.perf_counter() - start > max_seconds):
             break
-    if not declared:
-        raise HyperModelError(f"{name}: build(hp) declared no hyperparameters. Expected hp.Choice, hp.Int, "
-                              "hp.Float, hp.Boolean or hp.Fixed calls to search")
-    return SearchSpace(name, [_parameter(declared_hp) for declared_hp in declared.values()],
-                       builder=KerasTunerBuilder(build))
+    return declared
+
+
+def _failed_with_defaults(name: str, what: str, error: Exception) -> HyperModelError:
+    download = re.search(r"URL fetch failure on (\S+?):? ", str(error))
+    if download:  # keras_tuner.applications.HyperEfficientNet builds on ImageNet weights it downloads
+        return HyperModelError(f"{name}: {what} needs {download.group(1).rsplit('/', 1)[-1]} from the internet, "
+                               f"which cannot be downloaded here ({download.group(1)}). Expected the file in "
+                               "~/.keras/models/, or a hypermodel that downloads nothing")
+    return HyperModelError(f"{name}: {what} raised {type(error).__name__} with keras-tuner's default values: "
+                           f"{_first_line(error)}")
+
+
+def declared_parameters(declared: dict[str, Any]) -> list[Parameter]:
+    """Our parameters for keras-tuner's declared hyperparameters (as `discover` returns them)."""
+    return [_parameter(declared_hp) for declared_hp in declared.values()]
+
+
+def known_hyperparameters(space: SearchSpace) -> dict[str, Any]:
+    """keras-tuner hyperparameters for a space's parameters (to go on discovering from them)."""
+    import keras_tuner
+
+    hp = keras_tuner.HyperParameters()
+    for parameter in space.parameters:
+        _declare(hp, parameter)
+    return {declared.name: declared for declared in hp.space}
+
+
+def overridden_fit(hypermodel: Any, keras_tuner) -> Callable | None:
+    """A HyperModel's own `fit(hp, model, *args, **kwargs)`, or None where it keeps keras-tuner's (model.fit)."""
+    if isinstance(hypermodel, keras_tuner.HyperModel) and type(hypermodel).fit is not keras_tuner.HyperModel.fit:
+        return hypermodel.fit
+    return None
+
+
+def hypermodel_fit(space: SearchSpace) -> Callable | None:
+    """The `fit` of the HyperModel a space was found in, where it overrides keras-tuner's; else None."""
+    builder = space.builder
+    return builder.fit if isinstance(builder, KerasTunerBuilder) else None
 
 
 class KerasTunerBuilder:
-    """A space's builder that calls a keras-tuner build function with an architecture's values as `hp`."""
+    """A space's builder that calls a keras-tuner build function with an architecture's values as `hp`; `fit` is
+    the HyperModel's own, which nas's training calls instead of Keras' (nas/estimator/hypermodel_fit.py)."""
 
-    def __init__(self, build: Callable):
-        self.build = build
+    def __init__(self, build: Callable, fit: Callable | None = None, defaults: Mapping[str, Any] | None = None):
+        self.build, self.fit = build, fit
+        self.defaults = dict(defaults or {})  # keras-tuner's default value of each hyperparameter
 
     def __call__(self, arch: Architecture, input_shape: tuple, num_outputs: int):
-        import keras_tuner
+        return self.build(hyperparameters(arch))
 
-        hp = keras_tuner.HyperParameters()
-        hp.values = dict(arch)
-        return self.build(hp)
+
+def default_architecture(space: SearchSpace, rng: np.random.Generator) -> Architecture:
+    """The architecture of keras-tuner's default values (a random value where a space holds no default)."""
+    defaults = space.builder.defaults if isinstance(space.builder, KerasTunerBuilder) else {}
+    return architecture_of(space, {**space.sample(rng), **{name: value for name, value in defaults.items()
+                                                           if name in {p.name for p in space.parameters}}})
+
+
+def hyperparameters(values: Mapping[str, Any]):
+    """keras-tuner `HyperParameters` holding `values`, as build(hp) and fit(hp, ...) receive them."""
+    import keras_tuner
+
+    hp = keras_tuner.HyperParameters()
+    hp.values = dict(values)
+    return hp
 
 
 def _build_function(hypermodel: Any, keras_tuner) -> Callable:
@@ -197,4 +274,6 @@ def _first_line(error: BaseException) -> str:
     return lines[0] if lines else ""
 
 
-__all__ = ["HyperModelError", "KerasTunerBuilder", "architecture_of", "from_hypermodel", "to_hypermodel"]
+__all__ = ["HyperModelError", "KerasTunerBuilder", "architecture_of", "declared_parameters", "discover",
+           "default_architecture", "from_hypermodel", "hypermodel_fit", "hyperparameters", "known_hyperparameters", "overridden_fit",
+           "to_hypermodel"]

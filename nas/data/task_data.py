@@ -5,8 +5,11 @@ What nas does to the data, and nothing else:
 - inputs become float32; uint8 inputs are read as pixels and divided by 255, and uint8 images shaped (N, H, W) get
   a channel axis (N, H, W, 1). Any other scaling is the user's (the model nas returns sees inputs as given).
 - labels: integer labels (N,) or (N, 1), or one-hot rows (N, K), make a classification with classes 0..K-1, K
-  from the training labels (the largest + 1) unless `num_classes` says it; float targets (N,) or (N, k) make a
-  regression. `task` overrides the guess (float labels holding whole numbers become classes when asked).
+  from the training labels (the largest + 1; a one-hot row's width) unless `num_classes` says it; float targets
+  (N,) or (N, k) make a regression. `task` overrides the guess (float labels holding whole numbers become classes
+  when asked). nas keeps class indices for its own bookkeeping (accuracy, the stratified split, the leaderboard);
+  what a model trains and is tested on are the labels as the user gave them (`TaskData.as_given`): one-hot rows stay
+  one-hot, in their dtype, so a model compiled with its own categorical loss sees what it was written for.
 - without validation data, a seeded 10% of the training part becomes the validation part: stratified by class for
   a classification (scikit-learn's train_test_split; enlarged where a rare class needs it to appear in both parts),
   at random for a regression. The test part is optional and is touched only by the final training.
@@ -36,6 +39,15 @@ class Task(str, enum.Enum):
 PARTS = ("train", "validation", "test")
 
 
+@dataclass(frozen=True)
+class LabelForm:
+    """How the user gave a classification's labels, to give them back so (`TaskData.as_given`)."""
+
+    one_hot: bool = False  # rows (N, K); otherwise class indices
+    column: bool = False  # indices shaped (N, 1)
+    dtype: str = "int32"
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class TaskData:
     """Checked data: inputs float32 shaped (N, ...); labels int32 (N,) or targets float32 (N,) / (N, k)."""
@@ -49,6 +61,18 @@ class TaskData:
     y_validation: np.ndarray
     x_test: np.ndarray | None = None
     y_test: np.ndarray | None = None
+    label_form: LabelForm = LabelForm()
+
+    def as_given(self, labels: np.ndarray | None) -> np.ndarray | None:
+        """Labels of this data (class indices, or a regression's targets) in the form the user gave them: what
+        every model nas trains or tests is fed."""
+        form = self.label_form
+        if labels is None or self.task != Task.CLASSIFICATION:
+            return labels
+        if form.one_hot:
+            return np.eye(self.num_outputs, dtype=form.dtype)[labels]
+        given = labels.astype(form.dtype, copy=False)
+        return given[:, np.newaxis] if form.column else given
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -98,7 +122,9 @@ def prepare(arrays: dict[str, Any], name: str, task: Task = Task.AUTO, num_class
             raise DataError(f"Expected x_{part} to share x_train's example shape {shape}. "
                             f"Received: {inputs[part].shape[1:]}.")
     task = _settle_task(task, labels["train"])
+    label_form = LabelForm()
     if task == Task.CLASSIFICATION:
+        label_form, num_classes = _label_form(arrays["y_train"], labels["train"], num_classes)
         labels = {part: _class_labels(f"y_{part}", values) for part, values in labels.items()}
         num_outputs = _count_classes(labels, num_classes)
     else:
@@ -114,7 +140,7 @@ def prepare(arrays: dict[str, Any], name: str, task: Task = Task.AUTO, num_class
         inputs["validation"], labels["validation"] = inputs["train"][validation_index], labels["train"][validation_index]
         inputs["train"], labels["train"] = inputs["train"][train_index], labels["train"][train_index]
     data = TaskData(name, task, num_outputs, inputs["train"], labels["train"], inputs["validation"],
-                    labels["validation"], inputs.get("test"), labels.get("test"))
+                    labels["validation"], inputs.get("test"), labels.get("test"), label_form)
     logger.info("Prepared %r", data)
     return data
 
@@ -160,6 +186,20 @@ def _labels_array(key: str, values: Any, count: int) -> np.ndarray:
     if array.dtype.kind == "f" and not np.isfinite(array).all():
         raise DataError(f"Expected {key} to hold finite values. Received: NaN or infinity.")
     return array
+
+
+def _label_form(given: Any, labels: np.ndarray, num_classes: int | None) -> tuple[LabelForm, int | None]:
+    """The form of the training labels as given, and the classes a one-hot width says (it must agree with
+    num_classes)."""
+    form = LabelForm(one_hot=labels.ndim == 2, column=np.ndim(given) == 2 and labels.ndim == 1,
+                     dtype=np.asarray(given).dtype.name)
+    if form.one_hot:
+        width = int(labels.shape[1])
+        if num_classes is not None and num_classes != width:
+            raise DataError(f"Expected num_classes to match the width of y_train's one-hot rows ({width}). "
+                            f"Received: num_classes={num_classes}.")
+        num_classes = width
+    return form, num_classes
 
 
 def _is_one_hot(labels: np.ndarray) -> bool:

@@ -28,13 +28,16 @@ from nas.estimator.footprint import built_layers, footprint, memory_violation, w
 from nas.estimator.layer_summary import layer_summary
 from nas.estimator.objectives import Objective
 from nas.estimator.recipe import Recipe
-from nas.estimator.training import (EpochResult, TrainingData, evaluate, one_line, save_training_state, train,
-                                    train_with_function)
+from nas.estimator.hypermodel_fit import accepts_initial_epoch, averaged_over_executions, fit_by_hypermodel
+from nas.estimator.training import (EpochResult, TrainingData, evaluate, one_line, restore_training_state,
+                                    save_training_state, train, train_with_function, user_callbacks)
 from search_spaces import Architecture, SearchSpace
+from search_spaces.hypermodel import hypermodel_fit
 
 # report(figures, save_state=None): called after every epoch; `save_state(folder)` writes the training state there,
 # for the caller to keep as the trial's checkpoint (nas/runner/tune.py hands it to Ray Tune).
 Report = Callable[..., None]
+EXECUTION_SEED_STEP = 7919  # a trial's later executions start from seeds this far apart (a prime: no collisions)
 
 
 class ArchitectureDoesNotFit(TrialFailed):
@@ -55,6 +58,7 @@ class EvaluationSettings:
     callbacks: tuple = ()  # the user's Keras callbacks, passed to every fit
     deadline: float | None = None  # a time.time() the final training fits its epochs before
     memory_limit: int | None = None  # bytes a search trial may take (nas/runner/memory_limit.py)
+    executions: int = 1  # trainings per search trial, their figures averaged (Keras Tuner's executions_per_trial)
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,37 @@ def build_model(space: SearchSpace, arch: Architecture, input_shape: Sequence[in
     if not isinstance(model, keras.Model):
         raise ArchitectureDoesNotFit(f"the builder of space {space.name!r} returned {type(model).__name__} for "
                                      f"{arch.key}; expected a keras.Model")
+    if not model.built:  # e.g. keras.Sequential() without keras.Input: Keras builds it on its first batch
+        try:
+            model.build((None, *input_shape))
+        except Exception as error:
+            raise ArchitectureDoesNotFit(f"cannot build {arch.key} for input {tuple(input_shape)}: "
+                                         f"{one_line(error)}") from error
     return model
+
+
+def model_input_shape(model, data_shape: Sequence[int]) -> tuple[int, ...]:
+    """The shape of one example the model is measured on: its own input's where it has one, fully known;
+    otherwise the data's."""
+    inputs = getattr(model, "inputs", None) or []
+    if len(inputs) == 1:
+        shape = tuple(inputs[0].shape)[1:]
+        if shape and all(isinstance(size, int) for size in shape):
+            return shape
+    return tuple(data_shape)
+
+
+def objective_figures(objective: Objective, result: EpochResult) -> dict | None:
+    """The epoch's validation metrics with the objective's metric in them, or None where the epoch lacks it. A
+    metric a training loop of the user's reports under the objective's own name (keras-tuner's custom-loop guide
+    reports `my_metric`) counts as it; the training metrics of a Keras fit (which always logs `loss`) never do."""
+    metric = objective.metric
+    if metric in result.metrics:
+        return result.metrics
+    bare = metric.removeprefix("val_")
+    if bare in result.training_metrics and "loss" not in result.training_metrics:
+        return {**result.metrics, metric: result.training_metrics[bare]}
+    return None
 
 
 class Evaluator:
@@ -114,7 +148,8 @@ class Evaluator:
                  resume_from: Path | None = None) -> None:
         """Score one architecture on `data`'s training and validation parts, calling `report` with a dict after
         every epoch (or once, with "error", when it fails). With `resume_from` (a training state an earlier
-        attempt of the trial saved), training goes on after its epoch; a train_fn trial starts again."""
+        attempt of the trial saved), training goes on after its epoch (a HyperModel's fit is passed
+        initial_epoch); a train_fn trial starts again."""
         settings, objective = self.settings, self.settings.objective
         figures: dict = {"trial": trial}
         try:
@@ -131,41 +166,81 @@ class Evaluator:
             if over_limit:
                 report({**figures, "error": over_limit, "over_limit": True, "flops": count_flops(model)})
                 return
-            cost = measure_cost(model, data.input_shape)
+            cost = measure_cost(model, model_input_shape(model, data.input_shape))
             figures.update(cost.metrics())
             over_limit = objective.violation(cost.params, cost.latency_ms)
             if over_limit:
                 report({**figures, "error": over_limit, "over_limit": True})
                 return
+            own_fit = hypermodel_fit(settings.space)
+            earlier: list[list[EpochResult]] = []  # the results of the trial's earlier executions
+            position = iter(range(10**9))  # the place of each result reported by the last execution
 
             def epoch_ended(result: EpochResult) -> None:
-                if objective.metric not in result.metrics:
+                if earlier:
+                    result = averaged_over_executions(earlier, result, next(position))
+                metrics = objective_figures(objective, result)
+                if metrics is None:
+                    if own_fit is not None:  # progress: its fit reports the objective later, or returns it
+                        return
                     raise TrialFailed(f"the training reported {', '.join(result.metrics) or 'no metrics'}; the "
                                       f"objective {objective.metric} is not among them")
-                score = objective.score(result.metrics, cost.latency_ms, cost.params)
+                score = objective.score(metrics, cost.latency_ms, cost.params)
                 if not math.isfinite(score):
                     raise TrialFailed(f"{objective.metric} is {score} after epoch {result.epoch}")
-                # Nothing to go on from after the last epoch, nor in a train_fn's loop (the user's own).
-                last = settings.train_fn is not None or result.epoch >= recipe.epochs
+                # Nothing to go on from after the last epoch, nor in a train_fn's loop, nor in a HyperModel's
+                # fit whose model has no optimizer yet (compiled by fit, if at all), nor in one of several
+                # executions (each starts afresh).
+                last = settings.train_fn is not None or settings.executions > 1 or result.epoch >= recipe.epochs \
+                    or (own_fit is not None and not model.compiled)
                 save_state = None if last else (
                     lambda folder: save_training_state(model, folder, result.epoch, result.train_seconds))
-                report({**figures, **result.metrics, "epoch": result.epoch,
-                        "epochs_planned": None if settings.train_fn else recipe.epochs,
-                        "validation_accuracy": result.metrics.get("val_accuracy"), "score": score,
+                report({**figures, **metrics, "epoch": result.epoch,
+                        "epochs_planned": None if settings.train_fn or own_fit else recipe.epochs,
+                        "validation_accuracy": metrics.get("val_accuracy"), "score": score,
                         "reward": objective.reward(score), "train_seconds": result.train_seconds,
                         "training_metrics": result.training_metrics},
                        save_state=save_state)
 
-            if settings.train_fn is not None:
-                train_with_function(settings.train_fn, model, self._training_data(data, arch, recipe, trial,
-                                                                                  final=False), epoch_ended)
-            else:
-                train(model, data.x_train, data.y_train, recipe, settings.task,
-                      held_out=(data.x_validation, data.y_validation), seed=settings.seed + trial,
-                      on_epoch_end=epoch_ended, callbacks=settings.callbacks, resume_from=resume_from)
+            reported, results = False, []
+            for execution in range(settings.executions):
+                if execution:  # Keras Tuner builds each execution afresh: new initial weights
+                    earlier.append(results)
+                    model = build_model(settings.space, arch, data.input_shape, data.num_outputs, settings.task,
+                                        seed=settings.seed + trial + EXECUTION_SEED_STEP * execution)
+                silent = execution < settings.executions - 1
+                results = self._fit(model, arch, data, recipe, trial, None if silent else epoch_ended,
+                                    None if execution else resume_from)
+                reported = reported or not silent and any(
+                    objective_figures(objective, result) is not None for result in results)
+            if own_fit is not None and not reported:
+                raise TrialFailed(f"HyperModel.fit reported no {objective.metric} in its epochs and returned none; "
+                                  f"expected it in the epochs' logs, or a float or dict returned by fit")
         except Exception as error:  # any failure is the trial's, recorded with its reason; the search goes on
             reason = str(error) if isinstance(error, TrialFailed) else one_line(error)
             report({**figures, "error": reason.strip().splitlines()[0][:500] if reason.strip() else "failed"})
+
+    def _fit(self, model, arch: Architecture, data: TaskData, recipe: Recipe, trial: int,
+             epoch_ended: Callable[[EpochResult], None] | None, resume_from: Path | None) -> list[EpochResult]:
+        """One training of a search trial, on the training part, validated on the validation part."""
+        settings = self.settings
+        validation = (data.x_validation, data.as_given(data.y_validation))
+        callbacks = user_callbacks(settings.callbacks, trial)
+        own_fit = hypermodel_fit(settings.space)
+        if settings.train_fn is not None:
+            return train_with_function(settings.train_fn, model,
+                                       self._training_data(data, arch, recipe, trial, final=False), epoch_ended)
+        if own_fit is not None:
+            first_epoch, train_seconds = 0, 0.0
+            if resume_from is not None and model.compiled and accepts_initial_epoch(own_fit):
+                first_epoch, train_seconds = restore_training_state(model, resume_from)
+            return fit_by_hypermodel(own_fit, dict(arch), model, data.x_train, data.as_given(data.y_train),
+                                     validation, recipe.epochs, recipe.batch_size, epoch_ended,
+                                     settings.objective.metric, callbacks, initial_epoch=first_epoch,
+                                     train_seconds=train_seconds)
+        return train(model, data.x_train, data.as_given(data.y_train), recipe, settings.task, held_out=validation,
+                     seed=settings.seed + trial, on_epoch_end=epoch_ended, callbacks=callbacks,
+                     resume_from=resume_from)
 
     def _memory_violation(self, model, data: TaskData, recipe: Recipe) -> str | None:
         """Why the built model would take more memory than a trial may, estimated from its layers' shapes; None
@@ -173,7 +248,7 @@ class Evaluator:
         limit = self.settings.memory_limit
         if limit is None or self.settings.space.counts_layers:
             return None
-        needs = footprint(built_layers(model), math.prod(data.input_shape), recipe)
+        needs = footprint(built_layers(model), math.prod(model_input_shape(model, data.input_shape)), recipe)
         return memory_violation(needs, worker_data_bytes(data), limit)
 
     def train_final(self, trial: int, arch_values: dict, data: TaskData,
@@ -186,25 +261,34 @@ class Evaluator:
         seed = settings.seed + trial
         model = build_model(settings.space, arch, data.input_shape, data.num_outputs, settings.task, seed=seed)
         x, y = data.training_and_validation()
+        y = data.as_given(y)
         start = time.perf_counter()
+        own_fit = hypermodel_fit(settings.space)
         if settings.train_fn is not None:
             results = train_with_function(settings.train_fn, model,
                                           self._training_data(data, arch, recipe, trial, final=True),
                                           on_epoch_end, must_report=False)
+        elif own_fit is not None:
+            results = fit_by_hypermodel(own_fit, dict(arch), model, x, y,
+                                        (data.x_validation, data.as_given(data.y_validation)), recipe.epochs,
+                                        recipe.batch_size, on_epoch_end, None, user_callbacks(settings.callbacks),
+                                        settings.deadline)
         else:
             results = train(model, x, y, recipe, settings.task, seed=seed, on_epoch_end=on_epoch_end,
-                            deadline=settings.deadline, callbacks=settings.callbacks)
+                            deadline=settings.deadline, callbacks=user_callbacks(settings.callbacks))
         train_seconds = time.perf_counter() - start
-        test_metrics = evaluate(model, data.x_test, data.y_test, recipe, settings.task) if data.has_test else {}
+        test_metrics = evaluate(model, data.x_test, data.as_given(data.y_test), recipe, settings.task) \
+            if data.has_test else {}
         return FinalTraining(trial, seed, len(results) or None, train_seconds, test_metrics, model_bytes(model))
 
     def _training_data(self, data: TaskData, arch: Architecture, recipe: Recipe, trial: int,
                        final: bool) -> TrainingData:
         if final:
             x, y = data.training_and_validation()
-            return TrainingData(x, y, None, None, dict(arch), recipe, self.settings.task, data.num_outputs,
-                                self.settings.seed + trial)
-        return TrainingData(data.x_train, data.y_train, data.x_validation, data.y_validation, dict(arch), recipe,
+            return TrainingData(x, data.as_given(y), None, None, dict(arch), recipe, self.settings.task,
+                                data.num_outputs, self.settings.seed + trial)
+        return TrainingData(data.x_train, data.as_given(data.y_train), data.x_validation,
+                            data.as_given(data.y_validation), dict(arch), recipe,
                             self.settings.task, data.num_outputs, self.settings.seed + trial)
 
 

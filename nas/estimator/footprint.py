@@ -138,9 +138,16 @@ def memory_violation(needs: Footprint, data_bytes: int, limit: int) -> str | Non
 
 
 def worker_data_bytes(data) -> int:
-    """The training and validation arrays a search trial's worker holds (TaskData; the test part is not shipped)."""
-    return sum(int(getattr(part, "nbytes", 0)) for part in (data.x_train, data.y_train, data.x_validation,
+    """The training and validation arrays a search trial's worker holds (TaskData; the test part is not shipped),
+    with the one-hot rows its models are fed where the user gave labels so (TaskData.as_given)."""
+    held = sum(int(getattr(part, "nbytes", 0)) for part in (data.x_train, data.y_train, data.x_validation,
                                                              data.y_validation) if part is not None)
+    form = getattr(data, "label_form", None)
+    if form is not None and form.one_hot:
+        import numpy as np
+
+        held += (len(data.y_train) + len(data.y_validation)) * data.num_outputs * np.dtype(form.dtype).itemsize
+    return held
 
 
 def describe_bytes(size: float) -> str:

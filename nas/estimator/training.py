@@ -3,9 +3,10 @@ callbacks and the user's, or the user's own loop (`train_fn`); and the training 
 
 - A model the space's builder already compiled (a keras-tuner `build(hp)` usually does) keeps its optimizer, loss,
   metrics and learning rate (nas's schedule too is for the models it compiles); any other is compiled with the
-  recipe's: its optimizer and learning rate, its loss (cross-entropy
-  for a classification, from logits unless the model ends in a softmax; mse for a regression) and metrics
-  (accuracy for a classification, mae for a regression, and the recipe's).
+  recipe's: its optimizer and learning rate, its loss (cross-entropy for a classification, sparse for class
+  indices and categorical for one-hot labels, from logits unless the model ends in a softmax; mse for a
+  regression) and metrics (accuracy for a classification, mae for a regression, and the recipe's).
+- The labels a model is fed are the user's, as given (nas/data/task_data.py: `TaskData.as_given`).
 - The validation metrics Keras computes after each epoch (`val_loss`, `val_accuracy`, ...) are reported then, so a
   scheduler can stop a trial early. A deadline makes training plan as many epochs as fit before it.
 - `train_fn(model, data, report)` replaces all of this: it trains `model` on `data` (a `TrainingData`) its own way
@@ -13,6 +14,7 @@ callbacks and the user's, or the user's own loop (`train_fn`); and the training 
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import json
@@ -61,8 +63,9 @@ class TrainingData:
     seed: int
 
 
-def prepare_model(model, recipe: Recipe, task: Task) -> bool:
-    """Compile `model` with the recipe, unless its builder compiled it; returns whether nas compiled it."""
+def prepare_model(model, recipe: Recipe, task: Task, one_hot: bool = False) -> bool:
+    """Compile `model` with the recipe, unless its builder compiled it; returns whether nas compiled it. `one_hot`:
+    the labels it will be fed are one-hot rows, not class indices."""
     if getattr(model, "compiled", False):
         return False
     import keras
@@ -70,7 +73,8 @@ def prepare_model(model, recipe: Recipe, task: Task) -> bool:
     if recipe.loss is not None:
         loss = recipe.loss if isinstance(recipe.loss, str) else keras.saving.deserialize_keras_object(recipe.loss)
     elif task == Task.CLASSIFICATION:
-        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=not _ends_in_softmax(model))
+        cross_entropy = keras.losses.CategoricalCrossentropy if one_hot else keras.losses.SparseCategoricalCrossentropy
+        loss = cross_entropy(from_logits=not _ends_in_softmax(model))
     else:
         loss = "mse"
     own = [metric if isinstance(metric, str) else keras.saving.deserialize_keras_object(metric)
@@ -79,6 +83,10 @@ def prepare_model(model, recipe: Recipe, task: Task) -> bool:
     metrics = default + [metric for metric in own if metric not in default]
     model.compile(optimizer=recipe.make_optimizer(), loss=loss, metrics=metrics)
     return True
+
+
+def _one_hot(labels: np.ndarray, task: Task) -> bool:
+    return task == Task.CLASSIFICATION and labels.ndim == 2 and labels.shape[1] > 1
 
 
 def _ends_in_softmax(model) -> bool:
@@ -106,7 +114,7 @@ def train(model, x: np.ndarray, y: np.ndarray, recipe: Recipe, task: Task,
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
-    compiled_here = prepare_model(model, recipe, task)
+    compiled_here = prepare_model(model, recipe, task, one_hot=_one_hot(y, task))
     steps_per_epoch = math.ceil(len(x) / recipe.batch_size)
     cosine_schedule, epoch_progress = _callback_classes()
     # The schedule belongs to nas's compile: a model its builder compiled keeps its own learning rate.
@@ -202,9 +210,15 @@ def train_with_function(train_fn: Callable, model, data: TrainingData,
 def evaluate(model, x: np.ndarray, y: np.ndarray, recipe: Recipe, task: Task) -> dict[str, float]:
     """The model's loss and metrics on (x, y), as Keras' evaluate computes them (compiling it first if a train_fn
     left it uncompiled)."""
-    prepare_model(model, recipe, task)
+    prepare_model(model, recipe, task, one_hot=_one_hot(y, task))
     return {name: float(value) for name, value in
             model.evaluate(x, y, batch_size=EVALUATION_BATCH_SIZE, verbose=0, return_dict=True).items()}
+
+
+def epoch_progress_callback(on_epoch_end: Callable[[EpochResult], None] | None, deadline: float | None,
+                            epochs: int):
+    """nas's callback that reports each epoch (and stops at a deadline), for a training nas does not run itself."""
+    return _callback_classes()[1](on_epoch_end, deadline, epochs, None, 0)
 
 
 @functools.cache
@@ -246,6 +260,10 @@ def _callback_classes():
             self.schedule, self.steps_per_epoch = schedule, steps_per_epoch
             self.results: list[EpochResult] = []
             self.train_seconds = self.validation_seconds = 0.0
+            self.last_epoch_ended = time.time()
+
+        def on_train_begin(self, logs=None):
+            self.last_epoch_ended = time.time()
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch_started = time.time()
@@ -258,11 +276,14 @@ def _callback_classes():
             self.validation_seconds += time.perf_counter() - self.validation_started
 
         def on_epoch_end(self, epoch, logs=None):
+            # A HyperModel's own training loop may call this alone (keras-tuner's custom-loop guide does).
             logs = logs or {}
             loss = logs.get("loss", 0.0)
             if not math.isfinite(loss):
                 raise TrialFailed(f"training loss became {loss} in epoch {epoch + 1}")
-            elapsed = time.time() - self.epoch_started
+            started = getattr(self, "epoch_started", None) or self.last_epoch_ended
+            elapsed = time.time() - started
+            self.last_epoch_ended = time.time()
             self.train_seconds += elapsed - self.validation_seconds
             metrics = {name: float(value) for name, value in logs.items() if name.startswith("val_")}
             training = {name: float(value) for name, value in logs.items()
@@ -275,7 +296,7 @@ def _callback_classes():
                 planned = max(epoch + 1, min(self.epochs, fitting))
                 if self.schedule:
                     self.schedule.total_steps = planned * self.steps_per_epoch
-                if planned <= epoch + 1:
+                if planned <= epoch + 1 and getattr(self, "_model", None) is not None:
                     self.model.stop_training = True
 
     return CosineSchedule, EpochProgress
@@ -294,6 +315,23 @@ def _shifted_batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int):
             .batch(batch_size)
             .map(lambda images, labels: (shift(images, training=True), labels), num_parallel_calls=tf.data.AUTOTUNE)
             .prefetch(tf.data.AUTOTUNE))
+
+
+def user_callbacks(callbacks: Sequence, trial: int | None = None) -> list:
+    """Copies of the user's callbacks for one training (Keras Tuner copies them for each trial too), a TensorBoard
+    callback writing to its own folder per trial (`trial_N` under the folder the user gave)."""
+    import keras
+
+    copies = []
+    for callback in callbacks:
+        try:
+            copied = copy.deepcopy(callback)
+        except Exception:  # a callback that cannot be copied is shared, as before
+            copied = callback
+        if trial is not None and isinstance(copied, keras.callbacks.TensorBoard):
+            copied.log_dir = f"{str(callback.log_dir).rstrip('/')}/trial_{trial}"
+        copies.append(copied)
+    return copies
 
 
 def one_line(error: BaseException) -> str:

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from nas.data.sources import VALIDATION_FRACTION
 from nas.data.task_data import TaskData, prepare
 from nas.errors import RunError, SettingError
+from nas.estimator.hypermodel_fit import with_fit_hyperparameters
 from nas.estimator.objectives import Objective
 from nas.runner.memory_guard import WorkersKilledForMemory
 from nas.runner.memory_limit import check_space_meets, local_memory_limit
@@ -69,6 +70,9 @@ def _search(config: SearchConfig, inputs: SearchInputs, store: ResultStore, name
                    VALIDATION_FRACTION)
     config = config.for_task(data.task)
     objective = config.objective_spec
+    # A keras-tuner HyperModel's own fit declares hyperparameters too; finding them takes the data.
+    inputs = dataclasses.replace(inputs, space=with_fit_hyperparameters(inputs.space, data, config.batch_size,
+                                                                        config.seed))
     strategy = _strategy(config, inputs.space, objective)
     # A space that cannot meet the data or the limits is known now, before Ray starts (memory_limit.py).
     memory_limit = None if config.weight_sharing or (config.address and not config.max_memory) else \

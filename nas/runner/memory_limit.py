@@ -17,11 +17,13 @@ from dataclasses import dataclass
 import psutil  # reads the machine's available memory (a well-kept library; Ray ships it too)
 
 from nas.data.task_data import TaskData
-from nas.errors import SpaceError
-from nas.estimator.footprint import describe_bytes, estimate, memory_violation, worker_data_bytes
+from nas.errors import SpaceError, TrialFailed
+from nas.estimator.footprint import (Footprint, built_layers, describe_bytes, estimate, footprint, memory_violation,
+                                     worker_data_bytes)
 from nas.estimator.objectives import Objective
 from nas.estimator.recipe import Recipe
 from search_spaces import Architecture, SearchSpace
+from search_spaces.hypermodel import KerasTunerBuilder, default_architecture
 
 
 def local_memory_limit(max_memory: int | None, concurrency: int | None, cpus_per_trial: float) -> int:
@@ -95,26 +97,54 @@ class ProposalCheck:
 
 # Architectures drawn to see whether a space can meet the data and the limits at all (counted, not built).
 SAMPLED_FOR_CHECK = 1000
+BUILT_FOR_CHECK = 3  # keras-tuner's defaults and 2 random: a user's build(hp) may be slow to build
+
+
+def _built_footprint(space: SearchSpace, arch: Architecture, data: TaskData, recipe: Recipe, seed: int) -> Footprint:
+    """The footprint of an architecture of a space that cannot count its layers, built here (on the data's shape
+    where its model has none of its own); ValueError where it cannot train on the data."""
+    import keras
+
+    from nas.estimator.evaluator import build_model, model_input_shape
+
+    try:
+        model = build_model(space, arch, data.input_shape, data.num_outputs, data.task, seed)
+    except TrialFailed as error:
+        raise ValueError(str(error)) from None
+    try:
+        own = model_input_shape(model, data.input_shape)
+        if tuple(own) != tuple(data.input_shape):
+            raise ValueError(f"its model takes inputs shaped {own}")
+        return footprint(built_layers(model), math.prod(own), recipe)
+    finally:
+        del model
+        keras.backend.clear_session()
 
 
 def check_space_meets(space: SearchSpace, data: TaskData, recipe: Recipe, objective: Objective,
                       memory_limit: int | None, seed: int = 0, limit_given: bool = True) -> None:
     """Refuse, before Ray starts, a space none of whose architectures can train on this data within the limits:
-    its references and SAMPLED_FOR_CHECK random architectures (SpaceError, one line). A space where only some fit
-    searches, their trials failing with the reason. A space that cannot count its layers is not checked here.
+    its references and SAMPLED_FOR_CHECK random architectures, counted (SpaceError, one line). A keras-tuner
+    build(hp) is built here instead: keras-tuner's defaults and random architectures, BUILT_FOR_CHECK in all. A space where only some fit searches,
+    their trials failing with the reason. Another space that cannot count its layers is checked in its workers.
     `limit_given`: whether the user set the memory limit (max_memory), or it is the default."""
     import numpy as np
 
-    if not space.counts_layers:
-        return
     rng = np.random.default_rng(seed)
-    candidates = [*space.references.values(), *(space.sample(rng) for _ in range(SAMPLED_FOR_CHECK))]
     shape, data_bytes = tuple(data.input_shape), worker_data_bytes(data)
+    keras_tuner_space = isinstance(space.builder, KerasTunerBuilder)
+    if space.counts_layers:
+        candidates = [*space.references.values(), *(space.sample(rng) for _ in range(SAMPLED_FOR_CHECK))]
+    elif keras_tuner_space:
+        candidates = [default_architecture(space, rng), *(space.sample(rng) for _ in range(BUILT_FOR_CHECK - 1))]
+    else:
+        return
     unfit: str | None = None
     fewest_params = least_memory = None  # over the architectures that fit the input
     for arch in candidates:
         try:
-            needs = estimate(space, arch, shape, data.num_outputs, recipe)
+            needs = _built_footprint(space, arch, data, recipe, seed) if keras_tuner_space else \
+                estimate(space, arch, shape, data.num_outputs, recipe)
         except ValueError as error:
             unfit = unfit or str(error)
             continue
@@ -125,9 +155,10 @@ def check_space_meets(space: SearchSpace, data: TaskData, recipe: Recipe, object
         fewest_params = min(fewest_params or needs.params, needs.params)
         least_memory = min(least_memory or needs.trial_bytes(data_bytes), needs.trial_bytes(data_bytes))
     if fewest_params is None:
+        expected = "data its build(hp) can take" if keras_tuner_space else \
+            "data the space can take, or another space (mlp takes any shape)"
         raise SpaceError(f"No architecture of space {space.name!r} fits inputs shaped {shape}: "
-                         f"{str(unfit).rstrip('.')}. Expected data the space can take, or another space (mlp takes "
-                         "any shape)")
+                         f"{str(unfit).rstrip('.')}. Expected {expected}")
     limits = []
     if objective.max_params is not None and fewest_params > objective.max_params:
         limits.append(f"max_params {objective.max_params:,}, while the smallest has {fewest_params:,} parameters")

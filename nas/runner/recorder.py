@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ray import tune
 
+from nas.runner.consecutive_failures import ConsecutiveFailures
 from nas.runner.memory_guard import death_from_memory, note_killed, worker_gone
 from nas.runner.progress import SearchObserver
 from results import ResultStore, TrialRecord, TrialStatus
@@ -26,12 +27,16 @@ class TrialRecorder(tune.Callback):
     It also accounts for what each trial cost: the CPUs and GPUs of the placement group Ray reserved for it, times
     the wall time between Tune starting it and it ending, summed over its attempts (Tune starts a trial again
     after its worker died, up to `FailureConfig.max_failures` times).
+
+    Each trial that ends is counted in `failures`, which tells the searcher when too many failed in a row.
     """
 
     def __init__(self, store: ResultStore, run: str, strategy: Strategy, observer: SearchObserver | None,
-                 experiment: Path | None = None, memory_limit: int | None = None):
+                 experiment: Path | None = None, memory_limit: int | None = None,
+                 failures: ConsecutiveFailures | None = None):
         self.store, self.run, self.strategy, self.observer = store, run, strategy, observer
         self.experiment, self.memory_limit = experiment, memory_limit  # where workers note a kill for memory
+        self.failures = failures or ConsecutiveFailures(None)
         self.records: dict[int, TrialRecord] = {}
         self.last_results: dict[int, dict] = {}  # each trial's latest report, as Tune handed it to the driver
         self.histories: dict[int, dict[int, dict]] = {}  # each trial's epochs by number (a retry reports some again)
@@ -73,6 +78,7 @@ class TrialRecorder(tune.Callback):
                              flops=figures.get("flops"), started_at=now, finished_at=now, attempts=0,
                              cpu_seconds=0.0, gpu_seconds=0.0)
         self._save(record)
+        self.failures.trial_ended(trial.id, record.error)
         if self.observer:
             self.observer.trial_finished(record)
 
@@ -120,6 +126,7 @@ class TrialRecorder(tune.Callback):
         self._save(dataclasses.replace(record, cpu_seconds=usage.cpus * usage.seconds,
                                        gpu_seconds=usage.gpus * usage.seconds,
                                        history=[epochs[epoch] for epoch in sorted(epochs)] or None))
+        self.failures.trial_ended(number, record.error if record.status is TrialStatus.FAILED else None)
         self._save_state()
         if self.observer:
             self.observer.trial_finished(self.records[number])

@@ -75,8 +75,9 @@ def save_model_file(path: Path, content: bytes) -> Path:
     return path
 
 
-def load_model(path: str | Path | None, what: str):
-    """The Keras model saved at `path`; safe mode refuses files that would run code (Lambda layers)."""
+def load_model(path: str | Path | None, what: str, safe_mode: bool = True):
+    """The Keras model saved at `path`; safe mode refuses files that would run code (Lambda layers): a model that
+    holds one (keras_tuner.applications.HyperResNet's do) loads with safe_mode=False, for files one trusts."""
     if path is None:
         raise RunError(f"{what} has no saved model: only the final training's top-k architectures are saved. "
                        "Expected a trial the final training retrained (see the leaderboard's model_path)")
@@ -85,7 +86,13 @@ def load_model(path: str | Path | None, what: str):
                        "wrote, or retrain it with nas.train(trial=..., retrain=True)")
     import keras
 
-    return keras.saving.load_model(path, safe_mode=True)
+    try:
+        return keras.saving.load_model(path, safe_mode=safe_mode)
+    except ValueError as error:
+        if "safe_mode=False" not in str(error):
+            raise
+        raise RunError(f"The model of {what} holds a Lambda layer, whose Python code Keras' safe mode will not load "
+                       f"from {path}. Expected safe_mode=False where you trust the file (your own run's)") from None
 
 
 def write_run_report(store: ResultStore, run: str, folder: Path) -> str | None:

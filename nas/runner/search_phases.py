@@ -33,7 +33,8 @@ def evaluation_settings(config: SearchConfig, inputs: SearchInputs, task_data: T
                         threads: int, deadline: float | None = None,
                         memory_limit: int | None = None) -> EvaluationSettings:
     return EvaluationSettings(inputs.space, config.recipe(final), config.objective_spec, task_data.task, threads,
-                              config.seed, inputs.train_fn, tuple(inputs.callbacks), deadline, memory_limit)
+                              config.seed, inputs.train_fn, tuple(inputs.callbacks), deadline, memory_limit,
+                              config.executions_per_trial)
 
 
 def memory_checked(config: SearchConfig, inputs: SearchInputs, data: TaskData, payload,
@@ -65,7 +66,7 @@ def search_trials(config: SearchConfig, inputs: SearchInputs, run: str, strategy
     objective = config.objective_spec
     plan = TrialPlan(run, ray_results(config.output_path), config.cpus_per_trial, config.gpus_per_trial,
                      config.concurrency, config.scheduler, config.epochs, config.trial_retries, trials, time_budget_s,
-                     over_limit_reward(objective))
+                     over_limit_reward(objective), config.reduction_factor, config.max_consecutive_failed_trials)
     threads = max(1, int(config.cpus_per_trial))
     if config.weight_sharing:
         _search_supernets(config, inputs, plan, data, store, observer, threads)
@@ -112,7 +113,7 @@ def train_shortlist(config: SearchConfig, inputs: SearchInputs, run: str, data: 
     cpus = min(1.0, config.cpus_per_trial)  # one core each, as the trials of a search without weight sharing
     plan = TrialPlan(run, ray_results(config.output_path, shortlist=True), cpus, config.gpus_per_trial, None,
                      config.scheduler, config.epochs, config.trial_retries, count, budget,
-                     over_limit_reward(objective))
+                     over_limit_reward(objective), config.reduction_factor)
     observer.shortlist_started(chosen, count, config.epochs, budget)
     payload = worker_payload(config, inputs, data, final=False)
     limit, check = memory_checked(config, inputs, data, payload, cpus, None)

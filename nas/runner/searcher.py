@@ -8,6 +8,7 @@ from typing import Callable, Iterable
 from ray.tune.search import Searcher
 
 from nas.estimator.objectives import OVER_LIMIT_PREFIX, OVER_LIMIT_REWARD, Objective
+from nas.runner.consecutive_failures import ConsecutiveFailures
 from results import TrialRecord, TrialStatus
 from search_spaces import Architecture
 from strategies import Strategy, Trial
@@ -30,12 +31,16 @@ class StrategySearcher(Searcher):
 
     A trial over a hard limit reports `over_limit`: the strategy hears `over_limit_reward` for it (0 under an
     accuracy objective; None, a failure, under a metric objective, which has no worst value); a multi-objective
-    strategy hears it as infeasible."""
+    strategy hears it as infeasible.
+
+    Once `failures` says too many trials failed in a row (the recorder counts them as they end), it proposes no
+    more: Tune lets the trials in flight finish and ends the experiment."""
 
     def __init__(self, strategy: Strategy, over_limit_reward: float | None = 0.0, lag: int | None = None,
                  finished: Iterable[tuple[Trial, dict | None]] = (), checkpoints: dict[int, str] | None = None,
                  refusal: Callable[[Architecture], dict | None] | None = None,
-                 on_refused: Callable[[Trial, dict], None] | None = None, proposals: int | None = None):
+                 on_refused: Callable[[Trial, dict], None] | None = None, proposals: int | None = None,
+                 failures: ConsecutiveFailures | None = None):
         super().__init__(metric=METRIC, mode="max")
         self.strategy = strategy
         self.over_limit_reward = over_limit_reward
@@ -46,6 +51,7 @@ class StrategySearcher(Searcher):
         # session proposes, refused ones included (the run's --trials; Tune's num_samples counts only its own).
         self.refusal, self.on_refused = refusal, on_refused
         self.proposals_left = proposals
+        self.failures = failures or ConsecutiveFailures(None)
         self._trials: dict[str, Trial] = {}  # Ray's trial id -> our trial
         self._held: dict[int, tuple[Trial, dict | None]] = {}  # finished trials not told yet, by number
         for trial, result in finished:  # a resumed run's trials that finished before its strategy heard of them
@@ -53,7 +59,7 @@ class StrategySearcher(Searcher):
 
     def suggest(self, trial_id: str) -> dict | str | None:
         for _ in range(MOST_REFUSED_AT_ONCE):
-            if self.proposals_left is not None and self.proposals_left <= 0:
+            if (self.proposals_left is not None and self.proposals_left <= 0) or self.failures.reached:
                 return Searcher.FINISHED
             if self.lag is not None and not self.strategy.reissuing:
                 horizon = self.strategy.next_id - self.lag  # the strategy hears every trial before it, and no more

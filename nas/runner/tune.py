@@ -24,13 +24,14 @@ from ray.tune.search import ConcurrencyLimiter
 from nas.estimator.evaluator import EvaluationSettings, Evaluator, FinalTraining
 from nas.estimator.training import saved_epoch
 from nas.runner.cluster import alive_nodes
+from nas.runner.consecutive_failures import ConsecutiveFailures
 from nas.runner.memory_guard import WorkersKilledForMemory, guarded, killed_for_memory
 from nas.runner.memory_limit import ProposalCheck
 from nas.runner.progress import SearchObserver
 from nas.runner.recorder import TrialRecorder
 from nas.runner.searcher import METRIC, StrategySearcher
 from nas.runner.worker_memory import released_after
-from nas.settings.search_config import Scheduler
+from nas.settings.search_config import DEFAULT_REDUCTION_FACTOR, Scheduler
 from results import ResultStore, TrialRecord
 from strategies import Strategy
 
@@ -120,6 +121,8 @@ class TrialPlan:
     trials: int | None  # None: until the time budget ends
     time_budget_s: float | None
     over_limit_reward: float | None
+    reduction_factor: int = DEFAULT_REDUCTION_FACTOR  # ASHA's: the best 1/F at a rung go on, for F times the epochs
+    max_consecutive_failed_trials: int | None = None  # launch no more trials after this many failed in a row
 
 
 def run_trials(plan: TrialPlan, strategy: Strategy, data, settings: EvaluationSettings, store: ResultStore,
@@ -133,11 +136,12 @@ def run_trials(plan: TrialPlan, strategy: Strategy, data, settings: EvaluationSe
     trainable = tune.with_resources(tune.with_parameters(search_trial, data=data, settings=settings,
                                                          experiment=str(experiment)),
                                     {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial})
-    recorder = TrialRecorder(store, plan.run, strategy, observer, experiment, settings.memory_limit)
+    failures = ConsecutiveFailures(plan.max_consecutive_failed_trials)
+    recorder = TrialRecorder(store, plan.run, strategy, observer, experiment, settings.memory_limit, failures)
     strategy_searcher = StrategySearcher(strategy, plan.over_limit_reward, lag=plan.concurrency,
                                          finished=told_late or (), checkpoints=latest_checkpoints(experiment),
                                          refusal=check.refusal if check else None, on_refused=recorder.record_refused,
-                                         proposals=plan.trials)
+                                         proposals=plan.trials, failures=failures)
     searcher = strategy_searcher
     if plan.concurrency:
         searcher = ConcurrencyLimiter(searcher, max_concurrent=plan.concurrency)
@@ -179,12 +183,13 @@ def _reuse_workers(plan: TrialPlan) -> bool:
 def _scheduler(plan: TrialPlan):
     """Ray Tune's trial scheduler: FIFO (every trial trains all its epochs) or ASHA (Li et al., "A System for
     Massively Parallel Hyperparameter Tuning", 2020), which stops trials whose reward trails their peers' after
-    1, 3, 9... epochs. A stopped trial keeps the score it reached, for the strategy and the store."""
+    1, F, F^2... epochs (F: the plan's reduction factor, 3 by default). A stopped trial keeps the score it
+    reached, for the strategy and the store."""
     if plan.scheduler == Scheduler.ASHA:
         from ray.tune.schedulers import ASHAScheduler
 
         return ASHAScheduler(metric=METRIC, mode="max", time_attr="epoch", max_t=plan.epochs, grace_period=1,
-                             reduction_factor=3)
+                             reduction_factor=plan.reduction_factor)
     return None  # Tune's FIFO
 
 

@@ -54,6 +54,8 @@ DEFAULT_JUDGED_CHILDREN = 1000
 # (nas/weight_sharing/shortlist.py).
 DEFAULT_SHORTLIST = 10
 DEFAULT_TRIAL_RETRIES = 2
+# ASHA keeps the best 1/F of the trials at each rung, whose epochs grow F-fold (Li et al. 2020 use 3, as Ray does).
+DEFAULT_REDUCTION_FACTOR = 3
 DEFAULT_RESOURCE_WAIT_S = 600.0
 DEFAULT_OUTPUT = "nas-runs"
 
@@ -119,6 +121,9 @@ class SearchConfig:
                                                               "final training: seconds, or 90s, 30m, 1h30m")
     epochs: int = _setting(DEFAULT_EPOCHS, group="budget", check=checks.integer(1), metavar="E",
                            help=f"epochs per trial (default: {DEFAULT_EPOCHS})")
+    executions_per_trial: int = _setting(1, group="budget", check=checks.integer(1), metavar="N",
+                                         help="trainings of each trial from fresh weights, their figures averaged "
+                                              "(Keras Tuner's executions_per_trial; default: 1)")
     train_subset: int | None = _setting(DEFAULT_TRAIN_SUBSET, group="budget", check=checks.optional(checks.integer(1)),
                                         metavar="N", help="train trials on N examples (default: "
                                                           f"{DEFAULT_TRAIN_SUBSET}; validation stays whole)")
@@ -138,6 +143,10 @@ class SearchConfig:
                               help="with weight_sharing: the N best judged are trained alone with the trial recipe, "
                                    "and the final training retrains the top_k of those; 0 retrains the best judged "
                                    f"directly (default: {DEFAULT_SHORTLIST})")
+    max_consecutive_failed_trials: int | None = _setting(
+        group="budget", check=checks.optional(checks.integer(1)), metavar="N", resumable=True,
+        help="launch no more trials once N trials in a row have failed, whatever the reason; the trials in flight "
+             "finish and the search goes on to its final training (default: never; keras-tuner stops at 3)")
     # Training recipe
     optimizer: Any = _setting(Optimizer.ADAM, group="recipe", check=checks.optimizer, choices=values(Optimizer),
                               metavar="NAME", help="a Keras optimizer: " + ", ".join(o.value for o in Optimizer)
@@ -197,6 +206,10 @@ class SearchConfig:
                                            "run at once)")
     scheduler: Scheduler = _setting(Scheduler.FIFO, group="resources", check=checks.member_of(Scheduler), choices=values(Scheduler),
                                     help="fifo, or asha to stop trailing trials early (default: fifo)")
+    reduction_factor: int = _setting(DEFAULT_REDUCTION_FACTOR, group="resources", check=checks.integer(2),
+                                     metavar="F", help="with scheduler asha: the best 1/F of the trials at each "
+                                                       "rung go on, for F times the epochs (default: "
+                                                       f"{DEFAULT_REDUCTION_FACTOR})")
     trial_retries: int = _setting(DEFAULT_TRIAL_RETRIES, group="resources", check=checks.integer(0), metavar="R",
                                   resumable=True, help="times Ray starts a trial again after its worker or node "
                                                        f"died (default: {DEFAULT_TRIAL_RETRIES})")

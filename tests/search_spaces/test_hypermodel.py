@@ -77,6 +77,7 @@ def test_a_discovered_space_builds_the_model_its_architecture_names():
 
 
 def test_a_hypermodel_instance_is_searched_and_a_broken_build_is_refused_with_its_reason():
+    import keras
     import keras_tuner
 
     from search_spaces.hypermodel import HyperModelError, from_hypermodel
@@ -91,5 +92,7 @@ def test_a_hypermodel_instance_is_searched_and_a_broken_build_is_refused_with_it
         from_hypermodel(Tabular)
     with pytest.raises(HyperModelError, match="raised ZeroDivisionError with keras-tuner's default values"):
         from_hypermodel(lambda hp: hp.Int("x", 1, 2) / 0)
+    with pytest.raises(HyperModelError, match=r"build\(hp\) returned NoneType, not a keras.Model"):
+        from_hypermodel(lambda hp: hp.Int("x", 1, 2) and None)
     with pytest.raises(HyperModelError, match="declared no hyperparameters"):
-        from_hypermodel(lambda hp: None)
+        from_hypermodel(lambda hp: keras.Sequential([keras.layers.Dense(1)]))

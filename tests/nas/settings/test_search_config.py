@@ -162,6 +162,19 @@ def test_resume_accepts_the_stored_values_again(store_with_run):
         "mlp"
 
 
+def test_resume_reads_the_objective_given_again_as_the_stored_one_was_settled(tmp_path):
+    from nas.data.task_data import Task
+    from results import ResultStore, RunRecord, RunStatus
+
+    with ResultStore(f"sqlite:///{tmp_path / 'nas.db'}") as store:
+        config = SearchConfig(space="mlp", trials=3, objective="val_accuracy").for_task(Task.CLASSIFICATION)
+        store.create_run(RunRecord("r1", "mlp", "random", "mnist", RunStatus.INTERRUPTED, config.to_dict()))
+        assert config_of("--resume", "--name", "r1", "--objective", "val_accuracy", store=store).objective == \
+            "accuracy"  # stored as accuracy: the same objective
+        with pytest.raises(SettingError, match="with objective 'accuracy'; received 'val_loss'"):
+            config_of("--resume", "--name", "r1", "--objective", "val_loss", store=store)
+
+
 def test_unknown_python_keywords_are_refused_with_the_closest_setting():
     import nas
 
