@@ -103,6 +103,21 @@ def test_what_hypermodel_fit_declares_enters_the_space_and_fit_trains_with_nas_c
     assert trial_call["hp"]["batch_size"] == 16  # keras-tuner's default: the first choice
 
 
+def test_each_trial_gets_its_own_copy_of_the_users_callbacks_and_tensorboard_its_own_folder(tmp_path):
+    """Keras Tuner copies the search's callbacks for each trial and gives a TensorBoard callback a folder per trial.
+    Before: every trial wrote to the same folder through the same callback objects."""
+    import keras
+
+    from nas.estimator.training import user_callbacks
+
+    board, stopper = keras.callbacks.TensorBoard(log_dir=str(tmp_path)), keras.callbacks.EarlyStopping(patience=1)
+    copies = user_callbacks([board, stopper], trial=3)
+    assert copies[0] is not board and copies[1] is not stopper
+    assert copies[0].log_dir == f"{tmp_path}/trial_3" and board.log_dir == str(tmp_path)
+    assert copies[1].patience == 1
+    assert user_callbacks([board], trial=None)[0].log_dir == str(tmp_path)  # the final training: the folder given
+
+
 def _fixed_input_build(hp):
     import keras
 
