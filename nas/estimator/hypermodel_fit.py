@@ -48,7 +48,7 @@ logger = logging.getLogger(__name__)
 
 DISCOVERY_EXAMPLES = 64
 DISCOVERY_SECONDS = 60.0
-DISCOVERY_QUIET_PASSES = 3  # a pass trains: fewer quiet ones than build's
+DISCOVERY_QUIET_PASSES = 2  # a pass trains: fewer quiet ones than build's (whose are found by then)
 
 
 def with_fit_hyperparameters(space: SearchSpace, data: TaskData, batch_size: int, seed: int = 0) -> SearchSpace:

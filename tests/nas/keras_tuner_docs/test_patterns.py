@@ -54,6 +54,7 @@ def test_a_build_without_an_input_layer_is_built_on_the_datas_shape_then_measure
     assert reports[-1]["latency_ms"] > 0 and np.isfinite(reports[-1]["val_loss"])
 
 
+@pytest.mark.slow  # the fast test of HyperModel.fit below trains this build on one-hot labels too (about 5 s)
 def test_one_hot_labels_reach_the_users_own_loss_object_unchanged():
     """GETTING_STARTED with the loss as an object: CategoricalCrossentropy(label_smoothing=0.1). Before: nas turned
     the one-hot rows into class indices, and the user's loss saw target shape (None,) against output (None, 10)."""
@@ -88,10 +89,12 @@ def test_one_hot_and_integer_labels_train_the_same_model_to_comparable_accuracy(
 
 
 def test_what_hypermodel_fit_declares_enters_the_space_and_fit_trains_with_nas_callbacks():
-    """GETTING_STARTED, "Tune model training" and a fit that tunes batch_size. Before: fit was never called and
-    `shuffle` / `batch_size` never entered the space."""
+    """GETTING_STARTED, "Tune model training" and a fit that tunes batch_size; its build compiles with the loss
+    object CategoricalCrossentropy(label_smoothing=0.1), fed the one-hot labels as given. Before: fit was never
+    called, `batch_size` never entered the space, and the loss saw class indices."""
     train, validation = patterns.mnist_slice(one_hot=True)
     data = _task_data(*train, validation=validation)
+    assert np.array_equal(data.as_given(data.y_train), train[1]) and data.as_given(data.y_train).dtype == train[1].dtype
     patterns.FIT_CALLS.clear()
     space, reports = _one_trial(patterns.tune_batch_size(), data)
     assert [parameter.name for parameter in space.parameters] == ["units", "batch_size"]
