@@ -274,6 +274,6 @@ def _first_line(error: BaseException) -> str:
     return lines[0] if lines else ""
 
 
-__all__ = ["HyperModelError", "KerasTunerBuilder", "architecture_of", "declared_parameters", "discover",
-           "default_architecture", "from_hypermodel", "hypermodel_fit", "hyperparameters", "known_hyperparameters", "overridden_fit",
-           "to_hypermodel"]
+__all__ = ["HyperModelError", "KerasTunerBuilder", "architecture_of", "declared_parameters", "default_architecture",
+           "discover", "from_hypermodel", "hypermodel_fit", "hyperparameters", "known_hyperparameters",
+           "overridden_fit", "to_hypermodel"]

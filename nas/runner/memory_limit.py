@@ -125,9 +125,10 @@ def check_space_meets(space: SearchSpace, data: TaskData, recipe: Recipe, object
                       memory_limit: int | None, seed: int = 0, limit_given: bool = True) -> None:
     """Refuse, before Ray starts, a space none of whose architectures can train on this data within the limits:
     its references and SAMPLED_FOR_CHECK random architectures, counted (SpaceError, one line). A keras-tuner
-    build(hp) is built here instead: keras-tuner's defaults and random architectures, BUILT_FOR_CHECK in all. A space where only some fit searches,
-    their trials failing with the reason. Another space that cannot count its layers is checked in its workers.
-    `limit_given`: whether the user set the memory limit (max_memory), or it is the default."""
+    build(hp) is built here instead: keras-tuner's defaults and random architectures, BUILT_FOR_CHECK in all. A
+    space where only some fit searches, their trials failing with the reason. Another space that cannot count its
+    layers is checked in its workers. `limit_given`: whether the user set the memory limit (max_memory), or it is
+    the default."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
