@@ -86,8 +86,8 @@ def test_a_hypermodel_instance_is_searched_and_a_broken_build_is_refused_with_it
         def build(self, hp):
             return build_with_scopes(hp)
 
-    assert {p.name for p in from_hypermodel(Tabular(name="tabular")).parameters} >= {"kind", "lr"}
-    assert from_hypermodel(Tabular(name="tabular")).name == "tabular"
+    space = from_hypermodel(Tabular(name="tabular"))
+    assert {p.name for p in space.parameters} >= {"kind", "lr"} and space.name == "tabular"
     with pytest.raises(HyperModelError, match="Expected a keras_tuner.HyperModel instance. Received the class"):
         from_hypermodel(Tabular)
     with pytest.raises(HyperModelError, match="raised ZeroDivisionError with keras-tuner's default values"):

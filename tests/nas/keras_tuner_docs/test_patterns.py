@@ -43,6 +43,7 @@ def _one_trial(hypermodel, data, objective=None, direction=None, epochs=1, execu
     return space, reports
 
 
+@pytest.mark.slow  # the fast test of HyperModel.fit below builds without an input layer too (about 4 s)
 def test_a_build_without_an_input_layer_is_built_on_the_datas_shape_then_measured_and_trained():
     """FRONT. Before: every trial failed ("You tried to call `count_params` on layer 'sequential', but the layer
     isn't built")."""
@@ -89,9 +90,10 @@ def test_one_hot_and_integer_labels_train_the_same_model_to_comparable_accuracy(
 
 
 def test_what_hypermodel_fit_declares_enters_the_space_and_fit_trains_with_nas_callbacks():
-    """GETTING_STARTED, "Tune model training" and a fit that tunes batch_size; its build compiles with the loss
-    object CategoricalCrossentropy(label_smoothing=0.1), fed the one-hot labels as given. Before: fit was never
-    called, `batch_size` never entered the space, and the loss saw class indices."""
+    """GETTING_STARTED, "Tune model training" and a fit that tunes batch_size; its build has no input layer and
+    compiles with the loss object CategoricalCrossentropy(label_smoothing=0.1), fed the one-hot labels as given.
+    Before: every trial failed on the unbuilt model; past that, the loss saw class indices, fit was never called
+    and `batch_size` never entered the space."""
     train, validation = patterns.mnist_slice(one_hot=True)
     data = _task_data(*train, validation=validation)
     assert np.array_equal(data.as_given(data.y_train), train[1]) and data.as_given(data.y_train).dtype == train[1].dtype
@@ -104,6 +106,7 @@ def test_what_hypermodel_fit_declares_enters_the_space_and_fit_trains_with_nas_c
     assert trial_call["keywords"] == ["callbacks", "epochs", "validation_data"]  # no batch_size passed twice
     assert trial_call["callbacks"][0] == "EpochProgress"  # nas's reporting, first
     assert trial_call["hp"]["batch_size"] == 16  # keras-tuner's default: the first choice
+    assert reports[-1]["params"] == 784 * 32 + 32 + 32 * 10 + 10  # built on the data's shape, units' default 32
 
 
 def test_each_trial_gets_its_own_copy_of_the_users_callbacks_and_tensorboard_its_own_folder(tmp_path):
