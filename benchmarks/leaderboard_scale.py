@@ -13,7 +13,6 @@ baseline as a Markdown table.
 from __future__ import annotations
 
 import argparse
-import json
 import sqlite3
 import statistics
 import subprocess

@@ -35,8 +35,10 @@ class HyperModelError(ValueError):
     """A keras-tuner build function or HyperModel nas cannot search; the message says why."""
 
 
-def to_hypermodel(space: SearchSpace, input_shape: Sequence[int], num_outputs: int, learning_rate: float = 1e-3):
-    """A `keras_tuner.HyperModel` whose models are `space`'s architectures, compiled with Adam for accuracy."""
+def to_hypermodel(space: SearchSpace, input_shape: Sequence[int], num_outputs: int, learning_rate: float = 1e-3,
+                  task: str = "classification"):
+    """A `keras_tuner.HyperModel` whose models are `space`'s architectures, compiled with Adam: for accuracy under
+    sparse categorical cross-entropy (integer labels), or for a regression under mean squared error."""
     import keras
     import keras_tuner
 
@@ -50,9 +52,12 @@ def to_hypermodel(space: SearchSpace, input_shape: Sequence[int], num_outputs: i
                     for parent, values in parameter.when.items():
                         scopes.enter_context(hp.conditional_scope(parent, list(values)))
                     decided[parameter.name] = _declare(hp, parameter)
-            model = space.build(Architecture(space.name, decided), input_shape, num_outputs)
-            model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
-                          metrics=["accuracy"])
+            model = space.build(Architecture(space.name, decided), input_shape, num_outputs, task)
+            if task == "regression":
+                model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
+            else:
+                model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
+                              metrics=["accuracy"])
             return model
 
     return SpaceHyperModel(name=f"nas-{space.name}")

@@ -83,11 +83,7 @@ class BayesStrategy(Strategy):
         return self._explorer.propose()
 
     def _suggest(self, optuna_trial: optuna.trial.Trial) -> Architecture:
-        decided: dict[str, Any] = {}
-        for parameter in self.space.parameters:
-            if parameter.is_active(decided):
-                decided[parameter.name] = _suggest(optuna_trial, parameter)
-        return Architecture(self.space.name, decided)
+        return suggest_architecture(optuna_trial, self.space)
 
     def accept_enqueued(self, arch: Architecture) -> bool:
         return self._explorer.mark_seen(arch)
@@ -136,6 +132,16 @@ class BayesStrategy(Strategy):
         self._study = self._new_study()
         for params, reward, infeasible in state["history"]:
             self._add_finished(params, reward, infeasible)
+
+
+def suggest_architecture(optuna_trial: optuna.trial.Trial, space: SearchSpace) -> Architecture:
+    """An architecture of `space` suggested by an Optuna trial define-by-run, in the space's order, so a conditional
+    parameter is suggested only where it is active (an Optuna objective can search a nas space with it)."""
+    decided: dict[str, Any] = {}
+    for parameter in space.parameters:
+        if parameter.is_active(decided):
+            decided[parameter.name] = _suggest(optuna_trial, parameter)
+    return Architecture(space.name, decided)
 
 
 def _suggest(optuna_trial: optuna.trial.Trial, parameter: Parameter) -> Any:

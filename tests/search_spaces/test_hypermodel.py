@@ -96,3 +96,12 @@ def test_a_hypermodel_instance_is_searched_and_a_broken_build_is_refused_with_it
         from_hypermodel(lambda hp: hp.Int("x", 1, 2) and None)
     with pytest.raises(HyperModelError, match="declared no hyperparameters"):
         from_hypermodel(lambda hp: keras.Sequential([keras.layers.Dense(1)]))
+
+
+def test_to_hypermodel_compiles_a_regression_for_mean_squared_error():
+    import keras_tuner
+
+    space = get_space("mlp")
+    model = to_hypermodel(space, (5,), 1, task="regression").build(keras_tuner.HyperParameters())
+    assert model.output_shape == (None, 1)
+    assert model.loss == "mse" and model.layers[-1].activation.__name__ == "linear"

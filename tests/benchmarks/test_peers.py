@@ -1,0 +1,121 @@
+"""benchmarks/peers.py's bookkeeping: the clock every peer shares, the process-tree measurement, the anytime curve,
+and (slow) a tiny run of several contenders: the budget held, the same rows for all, and a rerun that measures
+nothing. No accuracy is asserted: that is the benchmark's to report."""
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks.peer_contenders.process_tree import run_measured
+from benchmarks.peer_contenders.report import best_so_far
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def test_every_copy_of_the_deadline_callback_reports_to_one_clock_and_stops_the_tool_once():
+    from benchmarks.peer_contenders.clock import Clock, StopAtDeadline
+
+    class Model:
+        stop_training = False
+
+    clock = Clock(budget_seconds=3600)
+    stopped = []
+    clock.when_out_of_time(lambda: stopped.append("oracle told"))
+    callback = StopAtDeadline(clock, "val_accuracy")
+    copies = [copy.deepcopy(callback) for _ in range(2)]  # Keras Tuner copies the callbacks for every trial
+    for trained, accuracy in zip(copies, (0.7, 0.6)):
+        trained.set_model(Model())
+        trained.on_train_begin()
+        trained.on_epoch_end(0, {"val_accuracy": accuracy - 0.1})
+        trained.on_epoch_end(1, {"val_accuracy": accuracy})
+        trained.on_train_batch_end(0)
+        assert not trained.model.stop_training
+        trained.on_train_end()
+    assert all(trained.clock is clock for trained in copies)
+    assert [value for _, value in clock.curve] == [0.7, 0.7] and clock.evaluations == 2  # the best so far
+    assert stopped == []
+    clock.deadline = time.perf_counter()  # the budget is spent
+    late = copy.deepcopy(callback)
+    late.set_model(Model())
+    late.on_train_begin()
+    late.on_train_batch_end(0)
+    assert late.model.stop_training
+    late.on_train_end()
+    late.on_train_end()
+    assert stopped == ["oracle told"]  # the tool is told once to start no more
+
+
+def test_a_regression_clock_keeps_the_lowest_validation_loss():
+    from benchmarks.peer_contenders.clock import Clock
+
+    clock = Clock(60, maximise=False)
+    for loss in (5.0, 7.0, 3.0, float("nan"), None):
+        clock.record(loss)
+    assert [value for _, value in clock.curve] == [5.0, 5.0, 3.0] and clock.evaluations == 5
+
+
+def test_the_process_tree_measurement_counts_a_child_process_cpu_and_memory(tmp_path):
+    # The command starts a child that holds 300 MB and burns about 1.5 s of CPU; the parent only waits.
+    child = ("import time; block = bytearray(300 * 2**20); end = time.process_time() + 1.5\n"
+             "while time.process_time() < end: pass")
+    script = tmp_path / "parent.py"
+    script.write_text(textwrap.dedent(f"""
+        import subprocess, sys
+        subprocess.Popen([sys.executable, "-c", {child!r}]).wait()
+    """))
+    usage = run_measured([sys.executable, str(script)])
+    assert usage.returncode == 0
+    assert 1.3 <= usage.cpu_seconds <= usage.wall_seconds * 2 + 1
+    assert usage.peak_rss_mb >= 300
+
+
+def test_a_command_past_its_time_is_killed_with_its_children(tmp_path):
+    script = tmp_path / "forever.py"
+    script.write_text("import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'import time; "
+                      "time.sleep(600)']).wait()\n")
+    usage = run_measured([sys.executable, str(script)], timeout_seconds=1)
+    assert usage.returncode != 0 and usage.wall_seconds < 30
+
+
+def test_the_anytime_curve_counts_only_evaluations_finished_by_each_time():
+    curve = [(10.0, 0.5), (20.0, 0.8), (30.0, 0.7)]  # a worse evaluation after a better one
+    times = np.array([0.0, 10.0, 25.0, 40.0])
+    np.testing.assert_allclose(best_so_far(curve, times, maximise=True), [np.nan, 0.5, 0.8, 0.8])
+    losses = [(5.0, 9.0), (6.0, 4.0), (7.0, 6.0)]
+    np.testing.assert_allclose(best_so_far(losses, np.array([5.5, 8.0]), maximise=False), [9.0, 4.0])
+    assert np.isnan(best_so_far([], times, maximise=True)).all()
+
+
+@pytest.mark.slow
+def test_a_tiny_run_holds_the_budget_gives_every_contender_the_same_rows_and_resumes(tmp_path):
+    budget = 60
+    contenders = ["nas-defaults", "keras-tuner-random-nas", "optuna-tpe-hyperband", "sklearn-mlp"]
+    command = [sys.executable, "benchmarks/peers.py", "--task", "breast_cancer", "--budget", f"{budget}s",
+               "--seeds", "1", "--results", str(tmp_path / "results"), "--work", str(tmp_path / "work"),
+               "--contenders", *contenders]
+    first = subprocess.run(command, capture_output=True, text=True, cwd=REPOSITORY, timeout=900)
+    assert first.returncode == 0, first.stderr[-3000:]
+    folder = tmp_path / "results" / f"breast_cancer-{budget}s"
+    figures = {name: json.loads((folder / f"{name}-seed0.json").read_text()) for name in contenders}
+    assert all("error" not in run for run in figures.values()), {n: r.get("error") for n, r in figures.items()}
+    assert len({json.dumps(run["rows"], sort_keys=True) for run in figures.values()}) == 1  # the same rows for all
+    for name in ("keras-tuner-random-nas", "optuna-tpe-hyperband"):
+        run = figures[name]
+        # The clock ends the search at the budget (plus the training under way); imports, loading the best model and
+        # its one test come on top.
+        assert run["curve"] and run["curve"][-1][0] <= budget + 10, run["curve"]
+        assert run["wall_seconds"] <= budget + 60
+        assert (folder / f"control-{name}-seed0.json").is_file()  # retrained under nas's final recipe
+    assert 0 < figures["nas-defaults"]["wall_seconds"] <= budget + 60
+    assert "| Keras Tuner RandomSearch, nas's space |" in first.stdout
+    again = subprocess.run(command, capture_output=True, text=True, cwd=REPOSITORY, timeout=300)
+    assert again.returncode == 0 and "$ " not in again.stderr  # nothing measured twice
+    assert again.stdout == first.stdout
