@@ -12,6 +12,7 @@ search's curve counts only the architectures trained alone, whose scores are on 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -22,13 +23,20 @@ from benchmarks.peer_contenders.tasks import Task
 from benchmarks.reproduce_lecture import FINAL_RECIPE
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-TABLE_FINAL_RECIPE = [flag for index, flag in enumerate(FINAL_RECIPE)  # no image shifts for a table's rows
-                      if "--augment" not in FINAL_RECIPE[max(index - 1, 0):index + 1]]
+
+def _without_option(flags: list[str], option: str) -> list[str]:
+    """flags less `option` and the value after it."""
+    at = flags.index(option)
+    return flags[:at] + flags[at + 2:]
+
+
+TABLE_FINAL_RECIPE = _without_option(FINAL_RECIPE, "--augment")  # no image shifts for a table's rows
 
 
 def nas_search(task: Task, seed: int, budget: float, work: Path, weight_sharing: bool) -> dict:
     name = f"{task.name}-{'weight-sharing' if weight_sharing else 'defaults'}-{budget:g}s-seed{seed}"
-    output = work / "nas"
+    output = work / "nas" / name
+    shutil.rmtree(output, ignore_errors=True)  # what a killed earlier attempt left: this one measures afresh
     command = [sys.executable, "-m", "nas.search", "--space", task.space, *task.nas_data_arguments(work),
                "--time-budget", f"{budget:g}s", "--max-params", str(task.max_params), "--strategy", "rl",
                "--seed", str(seed), "--output", str(output), "--name", name, "--json",

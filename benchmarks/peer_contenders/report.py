@@ -101,7 +101,7 @@ def draw_curves(task: Task, budget_words: str, budget: float, contenders, measur
     import matplotlib.pyplot as plt
 
     times = np.linspace(0, budget * 1.1, 200)
-    figure, axes = plt.subplots(figsize=(8, 5), constrained_layout=True)
+    figure, axes = plt.subplots(figsize=(11, 5), constrained_layout=True)
     scale = 1.0 if task.regression else 100.0
     for contender, curves in searched:
         lines = np.array([best_so_far(curve, times, task.maximise) for curve in curves])
@@ -113,14 +113,16 @@ def draw_curves(task: Task, budget_words: str, budget: float, contenders, measur
                   label=f"{contender.tool} ({len(curves)} seed{'s' if len(curves) > 1 else ''})")
     axes.axvline(budget / 60, color="grey", linewidth=0.8)
     axes.set_xlabel("minutes since the contender started")
-    axes.set_ylabel("best validation accuracy so far (%)" if task.maximise else "best validation MSE so far")
+    # Each tool's own validation figure at its own trial fidelity (nas's trials: 2 epochs on 5,000 rows).
+    axes.set_ylabel("best validation accuracy so far (%),\neach tool's own" if task.maximise
+                    else "best validation MSE so far, each tool's own")
     axes.set_title(f"{task.name}, {budget_words} a search: anytime curves (mean over seeds)")
     if task.maximise:
         finals = [scale * np.nanmax(best_so_far(curve, times, True)) for _, curves in searched for curve in curves]
         axes.set_ylim(bottom=max(0.0, min(finals) - 5), top=min(100.0, max(finals) + 1))
     else:
         axes.set_yscale("log")
-    axes.legend(loc="lower right" if task.maximise else "upper right", fontsize=8)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     axes.grid(alpha=0.3)
     figure.savefig(path, dpi=110)
     plt.close(figure)
