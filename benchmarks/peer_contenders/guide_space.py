@@ -7,7 +7,8 @@ retrain a winner under nas's final recipe.
 from __future__ import annotations
 
 
-def _build(hp, outputs: int, regression: bool):
+def guide_build_model(hp, outputs: int, regression: bool):
+    """The guide's build_model(hp), `outputs` classes under categorical cross-entropy, or one regression output."""
     import keras
     from keras import layers
 
@@ -30,12 +31,12 @@ def _build(hp, outputs: int, regression: bool):
 
 
 def fashion_mnist(hp):
-    return _build(hp, 10, regression=False)
+    return guide_build_model(hp, 10, regression=False)
 
 
 def breast_cancer(hp):
-    return _build(hp, 2, regression=False)
+    return guide_build_model(hp, 2, regression=False)
 
 
 def diabetes(hp):
-    return _build(hp, 1, regression=True)
+    return guide_build_model(hp, 1, regression=True)

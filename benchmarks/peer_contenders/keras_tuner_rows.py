@@ -75,7 +75,7 @@ def keras_tuner(task: Task, seed: int, budget: float, work: Path, tuner_name: st
         return {"error": f"no trial completed in the budget ({len(trials)} started)", "architectures": 0}
     model = tuner.get_best_models(1)[0]
     best = oracle.get_best_trials(1)[0]
-    test = _test(model, data.x_test, labels(data.y_test), task)
+    test = task.test_figure(model, data.x_test, labels(data.y_test))
     values = {name: value for name, value in best.hyperparameters.values.items()
               if not name.startswith("tuner/")}  # Hyperband's own bookkeeping: its epochs and bracket
     architecture = ({"space": task.space, "arch": architecture_of(space, values).to_dict()} if space_name == "nas"
@@ -87,13 +87,3 @@ def keras_tuner(task: Task, seed: int, budget: float, work: Path, tuner_name: st
                        else None, "batch_size": 32, "learning_rate": "the space's" if space_name == "guide" else 1e-3},
             "notes": "stopped at the budget by a callback that ends the running training and sets oracle.max_trials"}
 
-
-def _test(model, x, y, task: Task) -> float:
-    """The handed-back model's test figure, measured once: accuracy, or the mean squared error of a regression."""
-    import numpy as np
-
-    predictions = model.predict(x, batch_size=1024, verbose=0)
-    if task.regression:
-        return float(np.mean((predictions.reshape(len(y), -1)[:, 0] - np.asarray(y).reshape(-1)) ** 2))
-    truth = np.asarray(y).argmax(axis=1) if np.ndim(y) == 2 else np.asarray(y)
-    return float(np.mean(predictions.argmax(axis=1) == truth))

@@ -26,11 +26,11 @@ LEARNING_RATE = 1e-3  # Keras' Adam default, as for Keras Tuner on nas's space
 
 def optuna_tpe(task: Task, seed: int, budget: float, work: Path) -> dict:
     import keras
-    import numpy as np
     import optuna
     from optuna_integration import KerasPruningCallback
 
     from search_spaces import get_space
+    from search_spaces.hypermodel import architecture_of
     from strategies.bayes import suggest_architecture
 
     clock = Clock(budget, task.maximise)
@@ -70,23 +70,13 @@ def optuna_tpe(task: Task, seed: int, budget: float, work: Path) -> dict:
         return {"error": f"no trial completed in the budget ({len(trials)} started)", "architectures": 0}
     best = study.best_trial
     model = keras.models.load_model(models / f"trial_{best.number}.keras")
-    predictions = model.predict(data.x_test, batch_size=1024, verbose=0)
-    if task.regression:
-        test = float(np.mean((predictions[:, 0] - data.y_test) ** 2))
-    else:
-        test = float(np.mean(predictions.argmax(axis=1) == data.y_test))
+    test = task.test_figure(model, data.x_test, data.y_test)
     pruned = [trial for trial in trials if trial.state == optuna.trial.TrialState.PRUNED]
     return {"test": test, "validation": best.value, "params": int(model.count_params()),
             "architectures": len(completed) + sum(bool(trial.intermediate_values) for trial in pruned),
             "trials_pruned": len(pruned), "curve": clock.curve,
-            "arch": {"space": task.space, "arch": suggest_fixed(space, best.params)},
+            "arch": {"space": task.space, "arch": architecture_of(space, best.params).to_dict()},
             "recipe": {"train_examples": len(x_train), "validation_examples": len(x_valid), "epochs": EPOCHS,
                        "batch_size": BATCH_SIZE, "learning_rate": LEARNING_RATE},
             "notes": "study.optimize(timeout=budget), and a callback that ends the running training at the budget"}
 
-
-def suggest_fixed(space, params: dict) -> dict:
-    """The architecture an Optuna trial's params describe, only its active parameters kept."""
-    from search_spaces.hypermodel import architecture_of
-
-    return architecture_of(space, params).to_dict()

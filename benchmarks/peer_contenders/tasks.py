@@ -65,6 +65,15 @@ class Task:
             return ["--dataset", "fashion_mnist"]
         return ["--data", str(self.npz(work))]
 
+    def test_figure(self, model, x, y) -> float:
+        """A handed-back Keras model's test figure, measured once: accuracy (labels as integers or one-hot rows), or
+        the mean squared error of a regression."""
+        predictions = model.predict(x, batch_size=1024, verbose=0)
+        if self.regression:
+            return float(np.mean((predictions.reshape(len(y), -1)[:, 0] - np.asarray(y).reshape(-1)) ** 2))
+        truth = np.asarray(y).argmax(axis=1) if np.ndim(y) == 2 else np.asarray(y)
+        return float(np.mean(predictions.argmax(axis=1) == truth))
+
     def data(self, seed: int, work: Path):
         """The TaskData `nas.search --seed seed` sees: training, validation and test rows, prepared as nas does.
         Each call notes the rows' fingerprint, which the contender's figures carry (`rows`)."""

@@ -61,22 +61,10 @@ def front_page_build_model(hp):
 
 def getting_started_build_model(hp):
     """GETTING_STARTED, "Define the search space" / "Start the search": a loop of layers, one-hot labels under
-    categorical_crossentropy, the learning rate on a log scale."""
-    import keras
-    from keras import layers
+    categorical_crossentropy, the learning rate on a log scale (written out once, for the peers benchmark too)."""
+    from benchmarks.peer_contenders.guide_space import guide_build_model
 
-    model = keras.Sequential()
-    model.add(layers.Flatten())
-    for i in range(hp.Int("num_layers", 1, 3)):
-        model.add(layers.Dense(units=hp.Int(f"units_{i}", min_value=32, max_value=512, step=32),
-                               activation=hp.Choice("activation", ["relu", "tanh"])))
-    if hp.Boolean("dropout"):
-        model.add(layers.Dropout(rate=0.25))
-    model.add(layers.Dense(10, activation="softmax"))
-    learning_rate = hp.Float("lr", min_value=1e-4, max_value=1e-2, sampling="log")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="categorical_crossentropy",
-                  metrics=["accuracy"])
-    return model
+    return guide_build_model(hp, 10, regression=False)
 
 
 def smoothed_loss_build_model(hp):
