@@ -92,6 +92,8 @@ def test_a_run_name_that_exists_is_refused_without_touching_it(finished_search, 
         assert store.trials("tiny") == before
 
 
+@pytest.mark.slow  # about 19 s of trials cut by the clock; tests/nas/settings/test_search_config.py (the budget's
+# split) and tests/nas/runner/test_recorder.py (a cut trial's figures) are the fast part
 def test_a_time_budget_alone_cuts_the_trials_then_fits_the_final_training_into_what_is_left(shared_ray, tiny_8x8,
                                                                                            tmp_path, capsys):
     argv = ["--space", "mlp", "--data", tiny_8x8, "--time-budget", "15s", "--epochs", "4000", "--final-epochs",
@@ -160,8 +162,8 @@ def test_asha_stops_trailing_trials_and_their_strategy_still_learns_their_accura
 
 @pytest.mark.parametrize("strategy, options, learned", [
     # TPE saw all four trials; its history also holds the repeats it proposed and was answered from memory. Slow (about
-    # 14 s): bayes searches through Ray in the default suite too (tests/nas/test_search.py's regression,
-    # tests/nas/estimator/test_objectives.py's Pareto search); this adds its options and two trials at a time.
+    # 14 s): bayes searches through Ray in the default suite too (tests/nas/test_search.py's regression); this adds
+    # its options and two trials at a time.
     pytest.param("bayes", {"n_startup_trials": 2},
                  lambda state: len(state["rewards"]) == 4 and len(state["history"]) >= 4, marks=pytest.mark.slow),
     # The controller was built with the LSTM size asked for, and its baseline has seen rewards.

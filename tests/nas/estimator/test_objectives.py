@@ -67,6 +67,7 @@ def test_a_regression_defaults_to_val_loss_and_an_unknown_metric_needs_its_direc
         Objective.from_settings("accuracy", "min", Task.CLASSIFICATION)
 
 
+@pytest.mark.slow  # about 15 s, a search of 8 trials; the scalarisation and dominance have fast tests above
 def test_a_pareto_search_never_trains_models_over_the_limit_and_ends_with_its_front(shared_ray, tiny_8x8, tmp_path,
                                                                                      capsys):
     argv = ["--space", "mlp", "--strategy", "bayes", "--objective", "pareto", "--max-params", "30000",

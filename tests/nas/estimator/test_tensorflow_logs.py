@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from nas.estimator.tensorflow_logs import without_info_records
 
 REPOSITORY = Path(__file__).resolve().parents[3]
@@ -39,6 +41,7 @@ def _stderr_of_importing_keras(quiet: bool) -> str:
     return done.stderr
 
 
+@pytest.mark.slow  # about 11 s: two fresh interpreters import Keras; the filter itself has the fast test above
 def test_the_commands_import_tensorflow_without_its_start_up_lines():
     assert "oneDNN custom operations are on" in _stderr_of_importing_keras(quiet=False)  # what there is to hide
     assert _stderr_of_importing_keras(quiet=True) == "after\n"

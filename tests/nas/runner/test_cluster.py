@@ -16,6 +16,9 @@ from results import ResultStore
 
 REPO = Path(__file__).resolve().parents[3]
 
+# About 37 s: Ray starts and joins a second node before any test runs (CI's slow pass runs them).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def two_node_cluster():
@@ -63,7 +66,7 @@ def test_a_trial_that_fits_no_node_is_refused_after_the_autoscaler_had_its_chanc
         assert store.list_runs() == []  # refused before a run was stored
 
 
-@pytest.mark.slow  # about 23 s, nearly all of it Ray's own 20 s of retrying a refused token before it gives up
+# about 23 s of its own, nearly all of it Ray's 20 s of retrying a refused token before it gives up
 def test_a_cluster_that_refuses_the_token_is_one_line_saying_what_to_set(two_node_cluster, tmp_path):
     address = two_node_cluster.address
     wrong = tmp_path / "wrong_token"
