@@ -1,7 +1,6 @@
 """The peers benchmark's table (Markdown, mean ± standard deviation over seeds) and its anytime plot (matplotlib)."""
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +33,7 @@ def print_tables(task: Task, budget_words: str, contenders, measured: dict, cont
     print("| " + " | ".join(columns) + " |")
     print("|" + "---|" * len(columns))
     peers = {}
+    most_seeds = max((len(runs) for runs in measured.values()), default=0)
     for contender in contenders:
         runs = measured[contender.name]
         if not runs:
@@ -44,6 +44,8 @@ def print_tables(task: Task, budget_words: str, contenders, measured: dict, cont
         test = spread([figures["test"] for figures in scored], scale, digits) if scored else "-"
         if errors:
             test = f"{test}; {len(runs) - len(scored)} of {len(runs)} failed: {errors[0]}"
+        elif 1 < len(runs) < most_seeds:
+            test = f"{test} ({len(runs)} seeds)"
         control_runs = [figures for figures in controls[contender.name].values() if figures.get("test") is not None]
         control = spread([figures["test"] for figures in control_runs], scale, digits) if control_runs else "-"
         control_errors = sorted({figures["error"] for figures in controls[contender.name].values()
@@ -74,7 +76,9 @@ def print_tables(task: Task, budget_words: str, contenders, measured: dict, cont
 
 def _seeds(measured: dict) -> str:
     counts = sorted({len(runs) for runs in measured.values() if runs})
-    return f"{'/'.join(map(str, counts)) or 0} seed(s) a row"
+    if len(counts) > 1:
+        return f"{counts[-1]} seeds a row unless the row says fewer"
+    return f"{counts[0] if counts else 0} seed(s) a row"
 
 
 def best_so_far(curve: list, times: np.ndarray, maximise: bool) -> np.ndarray:
@@ -86,6 +90,12 @@ def best_so_far(curve: list, times: np.ndarray, maximise: bool) -> np.ndarray:
     values = np.maximum.accumulate(values) if maximise else np.minimum.accumulate(values)
     index = np.searchsorted(finish, times, side="right")
     return np.where(index > 0, values[np.maximum(index - 1, 0)], np.nan)
+
+
+def mean_over_seeds(lines: np.ndarray) -> np.ndarray:
+    """The mean of the seeds' best-so-far lines, from the time every seed has its first evaluation (NaN before):
+    a mean over the seeds that have begun would drop each time a seed joins below the others."""
+    return lines.mean(axis=0)  # NaN wherever any seed has none yet
 
 
 def draw_curves(task: Task, budget_words: str, budget: float, contenders, measured: dict, path: Path) -> bool:
@@ -104,10 +114,7 @@ def draw_curves(task: Task, budget_words: str, budget: float, contenders, measur
     figure, axes = plt.subplots(figsize=(11, 5), constrained_layout=True)
     scale = 1.0 if task.regression else 100.0
     for contender, curves in searched:
-        lines = np.array([best_so_far(curve, times, task.maximise) for curve in curves])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # before every seed's first evaluation: no mean yet
-            mean = np.nanmean(lines, axis=0)
+        mean = mean_over_seeds(np.array([best_so_far(curve, times, task.maximise) for curve in curves]))
         style = "-" if contender.nas else "--"
         axes.plot(times / 60, scale * mean, style, linewidth=2.2 if contender.nas else 1.3,
                   label=f"{contender.tool} ({len(curves)} seed{'s' if len(curves) > 1 else ''})")

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from benchmarks.peer_contenders.process_tree import run_measured
-from benchmarks.peer_contenders.report import best_so_far
+from benchmarks.peer_contenders.report import best_so_far, mean_over_seeds
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -119,3 +119,12 @@ def test_a_tiny_run_holds_the_budget_gives_every_contender_the_same_rows_and_res
     again = subprocess.run(command, capture_output=True, text=True, cwd=REPOSITORY, timeout=300)
     assert again.returncode == 0 and "$ " not in again.stderr  # nothing measured twice
     assert again.stdout == first.stdout
+
+
+def test_the_mean_curve_over_seeds_starts_when_every_seed_has_begun_and_never_drops():
+    times = np.array([1.0, 2.0, 3.0, 4.0])
+    early_and_good = best_so_far([(0.5, 0.9), (3.5, 0.95)], times, maximise=True)
+    late_and_poor = best_so_far([(2.5, 0.6), (3.8, 0.7)], times, maximise=True)
+    mean = mean_over_seeds(np.array([early_and_good, late_and_poor]))
+    assert np.isnan(mean[:2]).all()  # seed 2 has no evaluation before 2.5
+    np.testing.assert_allclose(mean[2:], [0.75, 0.825])
