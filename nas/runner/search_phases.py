@@ -88,7 +88,8 @@ def _search_supernets(config: SearchConfig, inputs: SearchInputs, plan, data: Ta
         raise SettingError("weight_sharing", f"judges classifiers; the data makes this a {data.task.value}. "
                                              "Expected class labels, or a search without weight sharing")
     settings = SupernetSettings(inputs.space, config.objective_spec, config.strategy, dict(config.strategy_options),
-                                config.seed, threads, config.concurrency or 1, config.trials, plan.time_budget_s)
+                                config.seed, threads, config.concurrency or 1, config.trials, plan.time_budget_s,
+                                config.checkpoint_every)
     # The whole training part: a supernet's steps are cheap, and train_subset sizes the trials of a search that
     # trains each architecture.
     run_supernets(plan, settings, worker_payload(config.replace(train_subset=None), inputs, data, final=False), store,

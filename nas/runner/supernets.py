@@ -14,7 +14,7 @@ from pathlib import Path
 from ray import tune
 
 from nas.runner.progress import SearchObserver
-from nas.runner.tune import TrialPlan, checkpointing_report
+from nas.runner.tune import TrialPlan, checkpointing_report, whole_checkpoints
 from nas.runner.worker_memory import released_after
 from nas.weight_sharing.judge import SAVED_STATE
 from nas.weight_sharing.trial import SupernetSettings, run_supernet
@@ -40,8 +40,8 @@ def supernet_trial(config: dict, data, settings: SupernetSettings, experiment: s
 
 
 def latest_supernet_checkpoints(experiment: Path) -> dict[str, str]:
-    """The newest state each supernet of an experiment folder kept (the run's earlier sessions included), by the
-    number of children it had judged."""
+    """The newest state each supernet of an experiment folder kept whole (the run's earlier sessions included), by
+    the number of children it had judged."""
     import json
 
     latest: dict[str, tuple[int, str]] = {}
@@ -50,7 +50,7 @@ def latest_supernet_checkpoints(experiment: Path) -> dict[str, str]:
             index = str(int(json.loads(params.read_text())["supernet"]))
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        for folder in params.parent.glob("checkpoint_*"):
+        for folder in whole_checkpoints(params.parent):
             try:
                 judged = int(json.loads((folder / SAVED_STATE).read_text())["judged"])
             except (OSError, ValueError, KeyError, TypeError):

@@ -81,21 +81,47 @@ def checkpointing_report(experiment: str) -> Callable[..., None]:
             return
         with tempfile.TemporaryDirectory(prefix="nas-checkpoint-") as folder:
             save_state(Path(folder))
+            write_checkpoint_contents(Path(folder))
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))  # copied before it returns
 
     return report
 
 
+# Ray copies a checkpoint into the experiment folder file by file (pyarrow.fs.copy_files), so a process killed
+# mid-copy leaves part of one there. Each checkpoint nas writes lists its files' sizes in this file; one whose files
+# are not all there, whole, is passed over.
+CHECKPOINT_CONTENTS = "contents.json"
+
+
+def write_checkpoint_contents(folder: Path) -> None:
+    """List the size of every file under `folder` in its CHECKPOINT_CONTENTS."""
+    sizes = {str(path.relative_to(folder)): path.stat().st_size for path in sorted(folder.rglob("*")) if path.is_file()}
+    (folder / CHECKPOINT_CONTENTS).write_text(json.dumps(sizes))
+
+
+def whole_checkpoints(trial_folder: Path) -> list[Path]:
+    """The checkpoints in a Tune trial's folder that arrived whole: every file their contents list, at its size."""
+    whole = []
+    for folder in sorted(trial_folder.glob("checkpoint_*")):
+        try:
+            sizes = json.loads((folder / CHECKPOINT_CONTENTS).read_text())
+            if all((folder / name).stat().st_size == size for name, size in sizes.items()):
+                whole.append(folder)
+        except (OSError, ValueError, AttributeError):
+            continue
+    return whole
+
+
 def latest_checkpoints(experiment: Path) -> dict[int, str]:
-    """The newest training state Tune kept of each trial number in an experiment folder (the run's earlier sessions
-    included): a resumed run's in-flight trials go on from there."""
+    """The newest training state Tune kept whole of each trial number in an experiment folder (the run's earlier
+    sessions included): a resumed run's in-flight trials go on from there."""
     latest: dict[int, tuple[int, str]] = {}
     for params in experiment.glob("*/params.json"):
         try:
             number = int(json.loads(params.read_text())["trial"])
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        for folder in params.parent.glob("checkpoint_*"):
+        for folder in whole_checkpoints(params.parent):
             epoch = saved_epoch(folder)
             if epoch is not None and epoch > latest.get(number, (0, ""))[0]:
                 latest[number] = (epoch, str(folder))

@@ -54,6 +54,10 @@ DEFAULT_JUDGED_CHILDREN = 1000
 # (nas/weight_sharing/shortlist.py).
 DEFAULT_SHORTLIST = 10
 DEFAULT_TRIAL_RETRIES = 2
+# With weight sharing, a supernet's state (67 MB on MNIST: 8.8 million shared weights and their momentum) is kept as
+# a Ray checkpoint at the end of a round at most this often, and after its last round; a resume judges again the
+# children judged since.
+DEFAULT_SUPERNET_CHECKPOINT_EVERY_S = 30.0
 # ASHA keeps the best 1/F of the trials at each rung, whose epochs grow F-fold (Li et al. 2020 use 3, as Ray does).
 DEFAULT_REDUCTION_FACTOR = 3
 DEFAULT_RESOURCE_WAIT_S = 600.0
@@ -231,6 +235,11 @@ class SearchConfig:
                                       help="keep Ray's trial checkpoints (OUTPUT/ray_results/RUN) once the run is "
                                            "complete; they are removed then by default, and an interrupted run "
                                            "always keeps them for --resume")
+    checkpoint_every: float = _setting(DEFAULT_SUPERNET_CHECKPOINT_EVERY_S, group="results", check=checks.duration,
+                                       metavar="DURATION", resumable=True,
+                                       help="with weight sharing: how often, at most, a supernet keeps its state (67 "
+                                            "MB on MNIST) as a Ray checkpoint; a resumed search judges again the "
+                                            "children judged since (default: 30s)")
     seed: int = _setting(0, group="results", check=checks.integer(0), help="default: 0")
 
     def __post_init__(self) -> None:

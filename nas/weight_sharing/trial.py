@@ -1,10 +1,11 @@
 """One supernet from start to end, knowing nothing of Ray (nas/runner/tune.py runs it as a Ray Tune trial).
 
 It trains the shared weights and judges the strategy's proposals in rounds (nas/weight_sharing/judge.py), and after
-each round reports the children it judged; every 30 s or so, with the supernet's state to keep as the trial's
-checkpoint, so a retried or resumed supernet goes on from there. A checkpoint holds the children reported since the
-one before, and a resumed supernet reports them again first: a driver killed after Tune kept the checkpoint but
-before it stored them loses none. Several supernets of one search (`--concurrency`) are independent: each has its
+each round reports the children it judged; every `checkpoint_every` seconds (30 by default), with the supernet's
+state to keep as the trial's checkpoint, so a retried or resumed supernet goes on from there. A checkpoint holds every
+child the supernet reported before it, and a resumed supernet reports them again first (the store keeps one row per
+trial number): Tune's driver may store a trial's reports several behind the checkpoints the trial has kept, and a
+driver killed then loses none. Several supernets of one search (`--concurrency`) are independent: each has its
 own seed and its own strategy, and supernet k of K numbers its j-th proposal j * K + k, so every child has one
 trial number in the run, the same after a resume.
 """
@@ -40,10 +41,7 @@ JUDGED_PER_ROUND = 20
 # (controller_num_aggregate=20 in its macro search). A converged controller mostly samples children it has seen,
 # each answered from memory; one update per sample, and a fresh draw after each, took most of a round's time.
 RL_SAMPLES_PER_UPDATE = 20
-# A supernet's state (67 MB on MNIST: 8.8 million shared weights and their momentum) is kept as a checkpoint at
-# the end of a round at most this often, and after its last round; a resume judges again the children judged since.
-CHECKPOINT_EVERY_S = 30.0
-REPORTED_CHILDREN = "children.json"  # in a checkpoint: the children reported since the one before
+REPORTED_CHILDREN = "children.json"  # in a checkpoint: every child the supernet reported before it
 
 
 @dataclass(frozen=True)
@@ -59,9 +57,9 @@ class SupernetSettings:
     supernets: int  # K, numbering the children
     children: int | None  # children to judge in all, over the K supernets; None: until Ray Tune stops them
     time_budget_s: float | None  # the supernets' share: the shared weights' learning rate falls over it
+    checkpoint_every_s: float  # a checkpoint at the end of a round at most this often, and after the last round
     steps_per_round: int = STEPS_PER_ROUND
     judged_per_round: int = JUDGED_PER_ROUND
-    checkpoint_every_s: float = CHECKPOINT_EVERY_S
     learning_rate: float = 0.05
 
 
@@ -90,16 +88,18 @@ def run_supernet(index: int, settings: SupernetSettings, data: TaskData, report:
     rounds = None if target is None else -(-target // settings.judged_per_round)
     judge = SupernetJudge(settings.space, data, strategy, settings.objective, seed,
                           learning_rate=settings.learning_rate, total_steps=(rounds or 1) * settings.steps_per_round)
+    reported: list[dict] = []  # every child reported so far, kept with each checkpoint
     if resume_from is not None:
         judge.restore(resume_from)
         if (resume_from / REPORTED_CHILDREN).is_file():  # stored again (the store keeps one row per trial number)
+            reported = json.loads((resume_from / REPORTED_CHILDREN).read_text())
             report({"supernet": index, "architectures_judged": judge.judged, "replayed": True,
-                    "children": json.loads((resume_from / REPORTED_CHILDREN).read_text())})
+                    "children": list(reported)})
     timing = np.random.default_rng([seed, 1])  # apart from the judge's, which a resume restores
     judge.latency = timed_children(lambda: settings.space.sample(timing), judge.size,
                                    lambda arch: _measured_latency(settings.space, arch, data))
     latency_error = judge.latency.relative_error
-    checkpointed, unkept = time.perf_counter(), []  # children reported since the last checkpoint
+    checkpointed = time.perf_counter()
     while target is None or judge.judged < target:
         progress = None if settings.time_budget_s is None else (time.perf_counter() - started) / settings.time_budget_s
         loss = judge.train_shared(settings.steps_per_round, progress)
@@ -107,23 +107,23 @@ def run_supernet(index: int, settings: SupernetSettings, data: TaskData, report:
         children = judge.judge(count)
         if not children:
             break  # the strategy has nothing left to propose
-        reported = [{**dataclasses.asdict(child), "trial": child.trial * settings.supernets + index}
-                    for child in children]
-        unkept += reported
+        judged = [{**dataclasses.asdict(child), "trial": child.trial * settings.supernets + index}
+                  for child in children]
+        reported += judged
         keep = (target is not None and judge.judged >= target) \
             or time.perf_counter() - checkpointed >= settings.checkpoint_every_s
         report({"supernet": index, "shared_steps": judge.shared.steps, "shared_loss": loss,
-                "latency_error": latency_error, "architectures_judged": judge.judged, "children": reported},
-               save_state=_saver(judge, unkept) if keep else None)
+                "latency_error": latency_error, "architectures_judged": judge.judged, "children": judged},
+               save_state=_saver(judge, reported) if keep else None)
         if keep:
-            checkpointed, unkept = time.perf_counter(), []
+            checkpointed = time.perf_counter()
 
 
-def _saver(judge: SupernetJudge, children: list[dict]) -> Callable[[Path], None]:
-    """Writes the supernet's state, and the children reported since the last checkpoint, into a folder."""
+def _saver(judge: SupernetJudge, reported: list[dict]) -> Callable[[Path], None]:
+    """Writes the supernet's state, and every child it reported, into a folder."""
     def save(folder: Path) -> None:
         judge.save(folder)
-        (folder / REPORTED_CHILDREN).write_text(json.dumps(children))
+        (folder / REPORTED_CHILDREN).write_text(json.dumps(reported))
     return save
 
 

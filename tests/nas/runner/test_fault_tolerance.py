@@ -41,6 +41,26 @@ def trials_of(output: Path, run: str):
         return store.trials(run), store.get_run(run)
 
 
+def test_a_checkpoint_that_ray_had_not_finished_copying_is_passed_over(tmp_path):
+    """Ray copies a checkpoint into the experiment folder file by file; one whose files are not all there, at the
+    sizes nas wrote, is not resumed from: the newest whole one before it is."""
+    from nas.runner.tune import write_checkpoint_contents
+
+    trial = tmp_path / "experiment" / "trial_a"
+    trial.mkdir(parents=True)
+    (trial / "params.json").write_text(json.dumps({"trial": 3}))
+    for epoch in (1, 2, 3, 4):
+        folder = trial / f"checkpoint_{epoch:06d}"
+        folder.mkdir()
+        (folder / "progress.json").write_text(json.dumps({"epoch": epoch}))
+        (folder / "training_state.npz").write_bytes(b"x" * 100)
+        write_checkpoint_contents(folder)
+    (trial / "checkpoint_000002" / "training_state.npz").write_bytes(b"x" * 50)  # cut short
+    (trial / "checkpoint_000003" / "training_state.npz").unlink()  # not copied yet
+    (trial / "checkpoint_000004" / "contents.json").unlink()  # copied before the list of contents
+    assert latest_checkpoints(tmp_path / "experiment") == {3: str(trial / "checkpoint_000001")}
+
+
 @pytest.mark.slow  # about 40 s; CI runs it after the default suite
 def test_a_run_of_a_user_space_whose_driver_was_killed_resumes_without_losing_or_repeating_a_trial(tiny_8x8,
                                                                                                      tmp_path, capsys):
