@@ -52,6 +52,8 @@ def print_tables(task: Task, budget_words: str, contenders, measured: dict, cont
                                  if figures.get("error")})
         if control_errors:
             control = f"{control}; failed: {control_errors[0]}"
+        elif control_runs and len(control_runs) < len(scored):
+            control = f"{control} ({len(control_runs)} of {len(scored)} seeds)"
         params = [figures["params"] for figures in scored if figures.get("params")]
         mean = _mean_test(runs)
         if not contender.nas and mean is not None:

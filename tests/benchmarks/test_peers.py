@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from benchmarks.peer_contenders.process_tree import run_measured
-from benchmarks.peer_contenders.report import best_so_far, mean_over_seeds
+from benchmarks.peer_contenders.report import best_so_far, mean_over_seeds, print_tables
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -128,3 +128,25 @@ def test_the_mean_curve_over_seeds_starts_when_every_seed_has_begun_and_never_dr
     mean = mean_over_seeds(np.array([early_and_good, late_and_poor]))
     assert np.isnan(mean[:2]).all()  # seed 2 has no evaluation before 2.5
     np.testing.assert_allclose(mean[2:], [0.75, 0.825])
+
+
+def test_a_row_or_a_control_measured_over_fewer_seeds_than_the_others_says_so(capsys):
+    """A mean over two seeds beside means over three reads as their equal unless the row says it is not."""
+    from benchmarks.peer_contenders import CONTENDERS
+    from benchmarks.peer_contenders.tasks import TASKS
+
+    def figures(test):
+        return {"test": test, "params": 1000, "architectures": 3, "wall_seconds": 60.0, "cpu_seconds": 90.0,
+                "peak_rss_mb": 100.0}
+
+    nas, random_search, lenet = CONTENDERS["nas-defaults"], CONTENDERS["keras-tuner-random-nas"], CONTENDERS["lenet"]
+    measured = {nas.name: {seed: figures(0.9) for seed in range(3)},
+                random_search.name: {seed: figures(0.8) for seed in range(3)},
+                lenet.name: {seed: figures(0.85) for seed in range(2)}}
+    controls = {nas.name: {}, random_search.name: {0: figures(0.82), 1: figures(0.84)}, lenet.name: {}}
+    print_tables(TASKS["fashion_mnist"], "10m", [nas, random_search, lenet], measured, controls)
+    rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ") for line in capsys.readouterr().out.splitlines()
+            if line.startswith("| ") and "---" not in line}
+    assert rows[random_search.tool][1] == "80.00 ± 0.00" and rows[random_search.tool][2] == "83.00 ± 1.41 (2 of 3 seeds)"
+    assert rows[lenet.tool][1] == "85.00 ± 0.00 (2 seeds)" and rows[lenet.tool][2] == "-"
+    assert rows[nas.tool][1] == "90.00 ± 0.00"
