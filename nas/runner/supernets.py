@@ -7,6 +7,7 @@ weights, as the reports arrive in the driver.
 """
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 from ray import tune
 
 from nas.runner.progress import SearchObserver
-from nas.runner.tune import TrialPlan, checkpointing_report, whole_checkpoints
+from nas.runner.tune import TrialPlan, checkpointing_report, newest_checkpoints
 from nas.runner.worker_memory import released_after
 from nas.weight_sharing.judge import SAVED_STATE
 from nas.weight_sharing.trial import SupernetSettings, run_supernet
@@ -40,24 +41,16 @@ def supernet_trial(config: dict, data, settings: SupernetSettings, experiment: s
 
 
 def latest_supernet_checkpoints(experiment: Path) -> dict[str, str]:
-    """The newest state each supernet of an experiment folder kept whole (the run's earlier sessions included), by
-    the number of children it had judged."""
-    import json
+    """The newest state each supernet kept, by the number of children it had judged (keyed as Tune's parameters
+    are: the supernet's index as text)."""
+    return {str(index): folder for index, folder in newest_checkpoints(experiment, "supernet", _judged).items()}
 
-    latest: dict[str, tuple[int, str]] = {}
-    for params in experiment.glob("*/params.json"):
-        try:
-            index = str(int(json.loads(params.read_text())["supernet"]))
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        for folder in whole_checkpoints(params.parent):
-            try:
-                judged = int(json.loads((folder / SAVED_STATE).read_text())["judged"])
-            except (OSError, ValueError, KeyError, TypeError):
-                continue
-            if judged >= latest.get(index, (-1, ""))[0]:
-                latest[index] = (judged, str(folder))
-    return {index: folder for index, (_, folder) in latest.items()}
+
+def _judged(folder: Path) -> int | None:
+    try:
+        return int(json.loads((folder / SAVED_STATE).read_text())["judged"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 class ChildRecorder(tune.Callback):

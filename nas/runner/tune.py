@@ -112,20 +112,25 @@ def whole_checkpoints(trial_folder: Path) -> list[Path]:
     return whole
 
 
-def latest_checkpoints(experiment: Path) -> dict[int, str]:
-    """The newest training state Tune kept whole of each trial number in an experiment folder (the run's earlier
-    sessions included): a resumed run's in-flight trials go on from there."""
+def newest_checkpoints(experiment: Path, key: str, progress: Callable[[Path], int | None]) -> dict[int, str]:
+    """The newest checkpoint Tune kept whole in an experiment folder (the run's earlier sessions included) of each
+    value of the trials' parameter `key`, by `progress(folder)` (None: no state there)."""
     latest: dict[int, tuple[int, str]] = {}
     for params in experiment.glob("*/params.json"):
         try:
-            number = int(json.loads(params.read_text())["trial"])
+            value = int(json.loads(params.read_text())[key])
         except (OSError, ValueError, KeyError, TypeError):
             continue
         for folder in whole_checkpoints(params.parent):
-            epoch = saved_epoch(folder)
-            if epoch is not None and epoch > latest.get(number, (0, ""))[0]:
-                latest[number] = (epoch, str(folder))
-    return {number: folder for number, (_, folder) in latest.items()}
+            reached = progress(folder)
+            if reached is not None and reached > latest.get(value, (0, ""))[0]:
+                latest[value] = (reached, str(folder))
+    return {value: folder for value, (_, folder) in latest.items()}
+
+
+def latest_checkpoints(experiment: Path) -> dict[int, str]:
+    """The newest training state of each trial number: a resumed run's in-flight trials go on from there."""
+    return newest_checkpoints(experiment, "trial", saved_epoch)
 
 
 def worker_location() -> dict[str, str]:
