@@ -150,3 +150,27 @@ def test_a_row_or_a_control_measured_over_fewer_seeds_than_the_others_says_so(ca
     assert rows[random_search.tool][1] == "80.00 ± 0.00" and rows[random_search.tool][2] == "83.00 ± 1.41 (2 of 3 seeds)"
     assert rows[lenet.tool][1] == "85.00 ± 0.00 (2 seeds)" and rows[lenet.tool][2] == "-"
     assert rows[nas.tool][1] == "90.00 ± 0.00"
+
+
+def test_a_control_is_killed_only_past_the_control_limit_not_a_zero_budget_plus_the_overrun(tmp_path, monkeypatch):
+    """A control has no budget (0 s): killing it 600 s after its start cut a 4-epoch retraining on 2 cores."""
+    from benchmarks import peers
+    from benchmarks.peer_contenders import CONTENDERS
+    from benchmarks.peer_contenders.process_tree import TreeUsage
+    from benchmarks.peer_contenders.tasks import TASKS
+
+    limits = []
+
+    def ran_past(command, cwd, timeout_seconds):
+        limits.append(timeout_seconds)
+        return TreeUsage(returncode=-9, wall_seconds=timeout_seconds + 1, cpu_seconds=1.0, peak_rss_mb=1.0)
+
+    monkeypatch.setattr(peers, "run_measured", ran_past)
+    monkeypatch.setattr(peers, "_commit", lambda: "test")
+    contender, task = CONTENDERS["keras-tuner-random-nas"], TASKS["fashion_mnist"]
+    control = peers.control(contender, {"arch": {"space": "cnn", "arch": {}}}, task, 0, tmp_path, tmp_path, epochs=4)
+    cell = peers.cell(contender, task, 0, 60.0, tmp_path, tmp_path)
+    assert limits == [peers.CONTROL_LIMIT_SECONDS, 60.0 + peers.OVERRUN_SECONDS]
+    assert peers.CONTROL_LIMIT_SECONDS > peers.OVERRUN_SECONDS
+    assert f"still running {peers.CONTROL_LIMIT_SECONDS} s" in control["error"]
+    assert "still running 660 s" in cell["error"]
