@@ -111,9 +111,12 @@ def _run_in_this_process(args) -> None:
 
 
 def _commit() -> str:
-    found = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
-                           cwd=REPOSITORY)
-    return found.stdout.strip() or "unknown"
+    """The commit measured, `-dirty` where code differs from it: the benchmark's own results (the plot it redraws,
+    the cells it adds) are not code, so they do not count."""
+    found = subprocess.run(["git", "describe", "--always"], capture_output=True, text=True, cwd=REPOSITORY)
+    changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                              f":!{RESULTS.relative_to(REPOSITORY)}"], capture_output=True, text=True, cwd=REPOSITORY)
+    return (found.stdout.strip() or "unknown") + ("-dirty" if changed.stdout.strip() else "")
 
 
 def _machine() -> str:
