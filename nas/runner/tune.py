@@ -114,7 +114,8 @@ def whole_checkpoints(trial_folder: Path) -> list[Path]:
 
 def newest_checkpoints(experiment: Path, key: str, progress: Callable[[Path], int | None]) -> dict[int, str]:
     """The newest checkpoint Tune kept whole in an experiment folder (the run's earlier sessions included) of each
-    value of the trials' parameter `key`, by `progress(folder)` (None: no state there)."""
+    value of the trials' parameter `key`, by `progress(folder)` (None: no state there; 0 is a state, such as a
+    supernet's that has judged no child yet). Of states that reached as far, the one found last is taken."""
     latest: dict[int, tuple[int, str]] = {}
     for params in experiment.glob("*/params.json"):
         try:
@@ -123,7 +124,7 @@ def newest_checkpoints(experiment: Path, key: str, progress: Callable[[Path], in
             continue
         for folder in whole_checkpoints(params.parent):
             reached = progress(folder)
-            if reached is not None and reached > latest.get(value, (0, ""))[0]:
+            if reached is not None and reached >= latest.get(value, (-1, ""))[0]:
                 latest[value] = (reached, str(folder))
     return {value: folder for value, (_, folder) in latest.items()}
 

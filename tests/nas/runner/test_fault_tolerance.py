@@ -145,3 +145,20 @@ def test_a_trial_whose_worker_dies_is_retried_then_stored_as_failed_and_the_sear
     assert "Ray reported the trial failed" in died.error
     assert died.cpu_seconds > 0  # the attempts that died still cost their time
     assert run.status.value == "completed"
+
+
+def test_a_supernet_state_that_judged_no_child_yet_is_still_resumed_from(tmp_path):
+    """A supernet keeps its shared weights before any child is judged (every proposal of its first rounds may be
+    over a limit): a resume goes on from them, not from nothing."""
+    from nas.runner.supernets import latest_supernet_checkpoints
+    from nas.runner.tune import write_checkpoint_contents
+    from nas.weight_sharing.judge import SAVED_STATE
+
+    trial = tmp_path / "experiment" / "supernet_0"
+    trial.mkdir(parents=True)
+    (trial / "params.json").write_text(json.dumps({"supernet": 0}))
+    folder = trial / "checkpoint_000000"
+    folder.mkdir()
+    (folder / SAVED_STATE).write_text(json.dumps({"judged": 0}))
+    write_checkpoint_contents(folder)
+    assert latest_supernet_checkpoints(tmp_path / "experiment") == {"0": str(folder)}
