@@ -81,6 +81,10 @@ def search(space: Any = None, *, validation_data: Any = None, test_data: Any = N
             else None
         if summary.best is None and summary.trials_failed:
             raise _every_trial_failed(store, summary.run, report)
+        if summary.best is None and config.time_budget is not None:
+            logger.warning("The time budget (%.0f s) ran out before any trial of run %s finished its first epoch: "
+                           "it has no scored trial and no model. Give it more time: resume=True (--resume) goes on with "
+                           "the stored run under a new time budget.", config.time_budget, summary.run)
         return SearchResult(summary, storage_url(storage, output), report, tensorboard and str(tensorboard))
     finally:
         store.close()

@@ -25,8 +25,15 @@ class Clock:
         self._out_of_time_hooks: list = []
 
     def when_out_of_time(self, hook) -> None:
-        """Call hook() once, at the end of the first training that finds the budget spent (to stop a tool's loop)."""
+        """Call hook() once, at the first check that finds the budget spent (to stop a tool's loop)."""
         self._out_of_time_hooks.append(hook)
+
+    def check(self) -> None:
+        """Once the budget is spent, call the hooks given to when_out_of_time (each once). StopAtDeadline checks at
+        the end of every training; a tool whose trials can end before any training checks before each trial too."""
+        if self.out_of_time():
+            while self._out_of_time_hooks:
+                self._out_of_time_hooks.pop()()
 
     def __deepcopy__(self, memo) -> Clock:
         return self  # every copy of a callback (Keras Tuner makes one per trial) reports to the same clock
@@ -78,6 +85,4 @@ class StopAtDeadline(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self.record:
             self.clock.record(self.best)
-        if self.clock.out_of_time():
-            while self.clock._out_of_time_hooks:
-                self.clock._out_of_time_hooks.pop()()
+        self.clock.check()

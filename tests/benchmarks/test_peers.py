@@ -53,6 +53,38 @@ def test_every_copy_of_the_deadline_callback_reports_to_one_clock_and_stops_the_
     assert stopped == ["oracle told"]  # the tool is told once to start no more
 
 
+def test_a_keras_tuner_search_whose_builds_all_fail_still_ends_at_the_clock(tmp_path):
+    """A trial over `max_model_size` fails at its build and trains nothing, so no training callback sees the clock:
+    a BayesianOptimization that proposed only such models ran 781 s on a 180 s budget. The tuner checks the clock
+    before each trial as well."""
+    import keras
+    import keras_tuner as kt
+    import numpy as np
+
+    from benchmarks.peer_contenders.clock import Clock
+    from benchmarks.peer_contenders.keras_tuner_rows import end_at_the_clock
+
+    clock = Clock(budget_seconds=3600)
+    builds = []
+
+    def too_large(hp):
+        hp.Int("units", 1, 10**6)
+        if tuner is None:  # Keras Tuner builds once as it is made, to see the space
+            return keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        builds.append(hp.values)
+        if len(builds) == 4:  # the budget runs out during the fourth build
+            clock.deadline = time.perf_counter()
+        raise kt.errors.FailedTrialError("Oversized model")
+
+    tuner = None
+    tuner = kt.RandomSearch(too_large, objective="val_accuracy", max_trials=50, max_consecutive_failed_trials=100,
+                            directory=str(tmp_path), overwrite=True, seed=0)
+    end_at_the_clock(tuner, clock)
+    x, y = np.zeros((4, 2)), np.zeros(4)
+    tuner.search(x, y, epochs=1, validation_data=(x, y), verbose=0)
+    assert len(builds) == 4 and len(tuner.oracle.trials) <= 4
+
+
 def test_a_regression_clock_keeps_the_lowest_validation_loss():
     from benchmarks.peer_contenders.clock import Clock
 

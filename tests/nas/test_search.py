@@ -185,3 +185,24 @@ def test_bad_input_from_python_is_a_clear_exception_before_anything_is_stored(ca
     with pytest.raises(error, match=message):
         call()
     assert not (tmp_path / "nas-runs" / "models").exists()
+
+
+def test_a_time_budget_that_ran_out_before_any_score_says_so(tmp_path, monkeypatch, caplog):
+    """A budget too short for any trial's first epoch (a slow machine starting Ray and TensorFlow) ends with no model:
+    the search says why rather than leaving an empty leaderboard to explain it."""
+    from nas import search as search_module
+    from nas.estimator.objectives import Objective
+    from nas.runner.summary import SearchSummary
+    from results.leaderboard import RunCost
+
+    def ran_out(config, inputs, store, name, resume, observer):
+        return SearchSummary(name, 0, 0, 2, config.time_budget, None, RunCost(name, 30.0, 0.0, 0.0, 0.0), Objective())
+
+    monkeypatch.setattr(search_module, "run_search", ran_out)
+    result = nas.search(TABULAR, data=wine_like(), time_budget=15, output=str(tmp_path), name="short",
+                        progress=False)
+    assert result.best is None
+    assert "time budget (15 s) ran out before any trial of run short finished its first epoch" in caplog.text
+    caplog.clear()
+    nas.search(TABULAR, data=wine_like(), trials=2, output=str(tmp_path), name="counted", progress=False)
+    assert "ran out" not in caplog.text  # a search of a number of trials has no budget to blame

@@ -160,19 +160,21 @@ def test_trials_past_max_memory_fail_as_out_of_memory_and_the_search_goes_on(tin
         trial for trial in trials if trial.number in (grew.number, held.number)]
 
 
-@pytest.mark.slow  # about 40 s
+@pytest.mark.slow  # about a minute
 @pytest.mark.skipif(psutil.virtual_memory().available < 8 * GB, reason="needs 8 GB of free memory")
 def test_a_worker_killed_by_rays_memory_monitor_is_a_failed_trial_not_a_failed_search(tiny_8x8, tmp_path):
     """The monitor nas turns off in its own Ray is turned on, at 2 GB above what the machine uses now: it kills the
     growing trial's worker (Ray 2.60's Tune then ended the experiment, and the search exited 1 with 4,000
-    characters of Ray's report). The search records it, goes on and exits 0."""
+    characters of Ray's report). The search records it, goes on and exits 0. One trial at a time: with two, Ray's
+    monitor may kill the modest trial's worker beside the growing one (its choice of victim is Ray's policy, not
+    nas's; CI's slower machine saw it do so)."""
     memory = psutil.virtual_memory()
     threshold = (memory.total - memory.available + 2 * GB) / memory.total
     env = {**os.environ, "PYTHONPATH": str(REPO), "RAY_memory_monitor_refresh_ms": "100",
            "RAY_memory_usage_threshold": f"{threshold:.3f}"}
     finished = subprocess.run(
         [sys.executable, "-m", "nas.search", "--space", "tests.nas.hungry_space:SPACE", "--data", tiny_8x8,
-         "--trials", "4", "--epochs", "1", "--top-k", "0", "--max-memory", "6GB", "--concurrency", "2",
+         "--trials", "4", "--epochs", "1", "--top-k", "0", "--max-memory", "6GB", "--concurrency", "1",
          "--output", str(tmp_path), "--name", "monitored"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr[-2000:]
