@@ -79,15 +79,25 @@ def search(space: Any = None, *, validation_data: Any = None, test_data: Any = N
         report = write_run_report(store, summary.run, config.output_path)
         tensorboard = write_run_for_tensorboard(store, summary.run, config.tensorboard) if config.tensorboard \
             else None
+        if summary.best is None and config.time_budget is not None and (summary.trials_stopped
+                                                                         or not summary.trials_failed):
+            raise _out_of_time(config.time_budget, summary)
         if summary.best is None and summary.trials_failed:
             raise _every_trial_failed(store, summary.run, report)
-        if summary.best is None and config.time_budget is not None:
-            logger.warning("The time budget (%.0f s) ran out before any trial of run %s finished its first epoch: "
-                           "it has no scored trial and no model. Give it more time: resume=True (--resume) goes on with "
-                           "the stored run under a new time budget.", config.time_budget, summary.run)
         return SearchResult(summary, storage_url(storage, output), report, tensorboard and str(tensorboard))
     finally:
         store.close()
+
+
+def _out_of_time(budget: float, summary) -> SearchFailedError:
+    """A time budget that ended before any trial had a score: its trials were stopped (or never began), which is
+    not the same as failing, and more time is the remedy."""
+    counts = [f"{count} {what}" for count, what in ((summary.trials_stopped, "stopped"),
+                                                       (summary.trials_failed, "failed")) if count]
+    return SearchFailedError(summary.run, f"The time budget ({budget:.0f} s) ran out before any trial of run "
+                                          f"{summary.run} finished its first epoch ({', '.join(counts) or 'none began'})"
+                                          f": there is no model. Give it more time: --resume (resume=True) goes on "
+                                          f"with the stored run under a new --time-budget")
 
 
 def _every_trial_failed(store: ResultStore, run: str, report: str | None) -> SearchFailedError:

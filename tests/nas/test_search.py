@@ -187,22 +187,29 @@ def test_bad_input_from_python_is_a_clear_exception_before_anything_is_stored(ca
     assert not (tmp_path / "nas-runs" / "models").exists()
 
 
-def test_a_time_budget_that_ran_out_before_any_score_says_so(tmp_path, monkeypatch, caplog):
-    """A budget too short for any trial's first epoch (a slow machine starting Ray and TensorFlow) ends with no model:
-    the search says why rather than leaving an empty leaderboard to explain it."""
+def test_a_time_budget_that_ran_out_before_any_score_is_an_error_that_says_so(tmp_path, monkeypatch):
+    """A budget too short for any trial's first epoch (a slow machine starting Ray and TensorFlow) ends with no model.
+    Two trials stopped by the clock and two over the limit once read "Every trial of run ... failed (2)": the error
+    names the budget, whether or not some trials also failed."""
     from nas import search as search_module
     from nas.estimator.objectives import Objective
     from nas.runner.summary import SearchSummary
     from results.leaderboard import RunCost
 
-    def ran_out(config, inputs, store, name, resume, observer):
-        return SearchSummary(name, 0, 0, 2, config.time_budget, None, RunCost(name, 30.0, 0.0, 0.0, 0.0), Objective())
+    def ran_out(stopped, failed):
+        def run_search(config, inputs, store, name, resume, observer):
+            return SearchSummary(name, 0, failed, stopped, 15.0, None, RunCost(name, 30.0, 0.0, 0.0, 0.0),
+                                 Objective())
+        return run_search
 
-    monkeypatch.setattr(search_module, "run_search", ran_out)
-    result = nas.search(TABULAR, data=wine_like(), time_budget=15, output=str(tmp_path), name="short",
-                        progress=False)
-    assert result.best is None
-    assert "time budget (15 s) ran out before any trial of run short finished its first epoch" in caplog.text
-    caplog.clear()
-    nas.search(TABULAR, data=wine_like(), trials=2, output=str(tmp_path), name="counted", progress=False)
-    assert "ran out" not in caplog.text  # a search of a number of trials has no budget to blame
+    for stopped, failed in ((2, 2), (2, 0), (0, 0)):
+        monkeypatch.setattr(search_module, "run_search", ran_out(stopped, failed))
+        with pytest.raises(nas.SearchFailedError, match=r"time budget \(15 s\) ran out before any trial of run "
+                                                        rf"short{stopped}{failed} finished its first epoch"):
+            nas.search(TABULAR, data=wine_like(), time_budget=15, output=str(tmp_path), name=f"short{stopped}{failed}",
+                       progress=False)
+    monkeypatch.setattr(search_module, "run_search", ran_out(0, 2))  # every trial failed: the budget is not to blame
+    monkeypatch.setattr(search_module, "_every_trial_failed",
+                        lambda store, run, report: nas.SearchFailedError(run, "their errors, from the store"))
+    with pytest.raises(nas.SearchFailedError, match="their errors, from the store"):
+        nas.search(TABULAR, data=wine_like(), time_budget=15, output=str(tmp_path), name="failing", progress=False)
