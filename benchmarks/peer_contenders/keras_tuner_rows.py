@@ -17,8 +17,8 @@ The clock: none of the tuners has a time budget. A callback (benchmarks/peer_con
 training when the budget is spent, and then sets `oracle.max_trials` to the trials created, which ends `search()`;
 `max_trials` (and Hyperband's `hyperband_iterations`) are otherwise set too large to bind. The clock is checked
 before each trial too: a trial whose build fails (over `max_model_size`) trains nothing, and a BayesianOptimization
-that proposed such models one after another ran 781 s on a 180 s budget when only the callback checked. The best model is then
-loaded from its checkpoint, as `get_best_models()` does, and tested once.
+that proposed such models one after another ran 781 s on a 180 s budget when only the callback checked. The best
+model is then loaded from its checkpoint, as `get_best_models()` does, and tested once.
 """
 from __future__ import annotations
 
@@ -91,11 +91,11 @@ def keras_tuner(task: Task, seed: int, budget: float, work: Path, tuner_name: st
                      "the first training end or trial start past it"}
 
 
-
 def end_at_the_clock(tuner, clock: Clock) -> None:
     """The tuner creates no trial once the clock's budget is spent: `oracle.max_trials` becomes the trials created.
     Checked at the end of every training (StopAtDeadline) and before every trial, through Keras Tuner's own hook
     `pre_create_trial` (BaseTuner.search calls it before `oracle.create_trial`), set on this tuner alone."""
     oracle = tuner.oracle
-    clock.when_out_of_time(lambda: setattr(oracle, "max_trials", len(oracle.trials)))
+    # At least 1: Keras Tuner reads max_trials=0 as no limit (a budget spent before the first trial began).
+    clock.when_out_of_time(lambda: setattr(oracle, "max_trials", max(1, len(oracle.trials))))
     tuner.pre_create_trial = clock.check

@@ -83,6 +83,16 @@ def test_a_keras_tuner_search_whose_builds_all_fail_still_ends_at_the_clock(tmp_
     x, y = np.zeros((4, 2)), np.zeros(4)
     tuner.search(x, y, epochs=1, validation_data=(x, y), verbose=0)
     assert len(builds) == 4 and len(tuner.oracle.trials) <= 4
+    # A budget spent before the first trial: one trial (whose training the callback ends), not max_trials=0, which
+    # Keras Tuner reads as no limit.
+    builds.clear()
+    tuner = None
+    tuner = kt.RandomSearch(too_large, objective="val_accuracy", max_trials=50, max_consecutive_failed_trials=100,
+                            directory=str(tmp_path), overwrite=True, seed=0)
+    clock = Clock(budget_seconds=0)
+    end_at_the_clock(tuner, clock)
+    tuner.search(x, y, epochs=1, validation_data=(x, y), verbose=0)
+    assert len(builds) == 1
 
 
 def test_a_regression_clock_keeps_the_lowest_validation_loss():
