@@ -1,6 +1,7 @@
 """The exceptions nas raises for bad input. The library raises them; only the commands turn them into one line on
 stderr and exit code 2. Each is a ValueError too, so code that catches ValueError keeps working. A search that ran
-but in which every trial failed is `SearchFailedError` (exit code 1): the input was fine, the work was not.
+but in which every trial failed, or whose time budget ended before any trial had a score, is `SearchFailedError`
+(exit code 1): the input was fine, the work was not.
 """
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ class TrialFailed(Exception):
 
 
 class SearchFailedError(RuntimeError):
-    """Every trial of a search failed; the run and its errors are stored. `run` names it."""
+    """Every trial of a search failed, or its time budget ended before any trial had a score; the run and its
+    errors are stored. `run` names it."""
 
     def __init__(self, run: str, message: str):
         super().__init__(message)
