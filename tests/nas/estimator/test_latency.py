@@ -1,4 +1,4 @@
-"""Latency: what a measurement reports, and that repeated measurements agree up to the machine's noise."""
+"""Latency: what a measurement reports, what it times, and that it lets the threads it pinned go."""
 from __future__ import annotations
 
 import json
@@ -7,9 +7,11 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from nas.estimator import latency
 from nas.estimator.latency import (LatencyMeasurement, MIN_CALLS, _device_name, intra_op_threads, least_disturbed,
                                    measure_latency)
 
@@ -97,7 +99,7 @@ REPEATED_MEASUREMENTS = textwrap.dedent("""
 
 @pytest.fixture(scope="module")
 def repeated_measurements() -> dict:
-    """The lecture's LeNet and perceptron, each measured 3 times in a fresh process (about 9 s)."""
+    """The lecture's LeNet and perceptron, each measured 3 times in a fresh process set up as a trial's (about 9 s)."""
     environment = {**os.environ, "PYTHONPATH": str(REPOSITORY), "TF_CPP_MIN_LOG_LEVEL": "2"}
     finished = subprocess.run([sys.executable, "-c", REPEATED_MEASUREMENTS], cwd=REPOSITORY, env=environment,
                               capture_output=True, text=True, timeout=120)
@@ -105,24 +107,54 @@ def repeated_measurements() -> dict:
     return json.loads(finished.stdout.strip().splitlines()[-1])
 
 
-def spread(figures: list[float]) -> float:
-    return max(figures) / min(figures)
+class FakeClock:
+    """Stands in for the `time` module: a call to the fake forward pass advances it, nothing else does."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
 
 
-# How closely repeated measurements agree (the issue asks for 10%) is a benchmark's figure, not a test's: on a shared
-# VM, a clean CI run saw LeNet's batch-1 figures at 0.49 then 0.63-0.68 ms (spread 1.38) while the same code on a
-# quiet machine spread 1.02 (`python benchmarks/latency_spread.py --threads 1`). The test keeps a bound no noise
-# seen here reached (1.42 at most on 1 thread) that a broken measurement, e.g. one timing tracing or warm-up, breaks.
-NOISE_BOUND = 2.0
+class FakeForward:
+    """A forward pass whose first call per batch shape traces (2 s), and whose timed calls take 1 ms per example,
+    except every 4th, which other work on the machine slows to 40 ms."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock, self.traced, self.calls = clock, set(), 0
+
+    def __call__(self, inputs):
+        size = len(inputs)
+        if size not in self.traced:
+            self.traced.add(size)
+            self.clock.now += 2.0
+        else:
+            self.calls += 1
+            self.clock.now += 0.040 if self.calls % 4 == 0 else 0.001 * size
+        return SimpleNamespace(numpy=lambda: None)
 
 
-@pytest.mark.parametrize("model", ["lenet", "perceptron"])
-def test_repeated_measurements_agree_up_to_the_machines_noise(repeated_measurements, model):
-    figures = repeated_measurements[model]
-    assert figures["threads"] == 1 and figures["device"] == "CPU"
-    assert spread(figures["batch_1_ms"]) <= NOISE_BOUND, figures["batch_1_ms"]
-    assert spread(figures["batch_ms"]) <= NOISE_BOUND, figures["batch_ms"]
+# How closely repeated measurements agree on a real machine is a benchmark's figure, not a test's
+# (`python benchmarks/latency_spread.py`): a timing assertion here failed on a busy CI machine (spread 2.6).
+# On a clock that only the forward pass moves, what is timed is exact: neither tracing nor warm-up counts, and the
+# calls that interference slowed do not set the figure.
+def test_a_figure_times_neither_tracing_nor_warm_up_nor_the_calls_that_interference_slowed(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(latency, "time", clock)
+    forward = FakeForward(clock)
+    figures = latency._timed_blocks(forward, [[0.5] * 1, [0.5] * 8], warmup=3, min_seconds=0.5, min_calls=20,
+                                    pinning=latency._CorePinning(0))
+    (batch_1_ms, batch_1_calls), (batch_8_ms, batch_8_calls) = figures
+    assert batch_1_ms == pytest.approx(1.0) and batch_8_ms == pytest.approx(8.0)
+    assert batch_1_calls >= 20 and batch_8_calls >= 20
+    assert forward.calls == batch_1_calls + batch_8_calls + 2 * (3 - 1)  # warm-up calls after tracing are untimed
 
 
-def test_threads_are_let_go_after_a_measurement(repeated_measurements):
-    assert all(figures["pinning_undone"] for figures in repeated_measurements.values())
+def test_a_trials_measurement_runs_on_its_one_thread_and_lets_the_threads_go_after(repeated_measurements):
+    for figures in repeated_measurements.values():
+        assert figures["threads"] == 1 and figures["device"] == "CPU"
+        assert figures["pinning_undone"]
