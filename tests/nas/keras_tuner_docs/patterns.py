@@ -279,6 +279,18 @@ def failed_trials_build_model(hp):
     return model
 
 
+def lambda_layer_build_model(hp):
+    """Not a page's pattern: a model holding a Lambda layer, as the ResNeXt ("next") of Keras Tuner's HyperResNet
+    does for its grouped convolutions, at a size that trains in a second."""
+    import keras
+
+    model = keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(),
+                              keras.layers.Lambda(lambda features: features * hp.Choice("scale", [0.5, 1.0])),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    return model
+
+
 def hypermodel_api():
     """HYPERMODEL_API: a HyperModel subclass with its own build, the way the base class's page shows it."""
     keras_tuner = _keras_tuner()
