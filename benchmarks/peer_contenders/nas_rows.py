@@ -24,6 +24,24 @@ from benchmarks.reproduce_lecture import FINAL_RECIPE
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
+def _with_unread_parameters(architecture: dict) -> dict:
+    """The winner of Keras Tuner's guide space with a value for each parameter its build never read.
+
+    Keras Tuner's best values can leave out what the winning trial never read (`units_1` of a one-layer network,
+    in Hyperband and BayesianOptimization on breast cancer); nas's view of the guide's build has every `units_i` of
+    its loop, and `nas.train` wants them all. The lowest option builds the same network, since it is never read.
+    """
+    if ":" not in architecture["space"]:  # nas's own space: architecture_of already kept only what is active
+        return architecture
+    from nas.settings.inputs import resolve_space
+
+    values = dict(architecture["arch"])
+    for parameter in resolve_space(architecture["space"]).space.parameters:
+        if parameter.name not in values:
+            values[parameter.name] = parameter.options[0] if hasattr(parameter, "options") else parameter.low
+    return {**architecture, "arch": values}
+
+
 def _without_option(flags: list[str], option: str) -> list[str]:
     """flags less `option` and the value after it."""
     at = flags.index(option)
@@ -109,7 +127,7 @@ def nas_train(task: Task, seed: int, work: Path, epochs: int, reference: str | N
     if architecture is not None:
         path = work / "architectures" / f"{task.name}-{name}-seed{seed}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(architecture))
+        path.write_text(json.dumps(_with_unread_parameters(architecture)))
         source = [str(path)]
     else:
         source = ["--reference", reference]

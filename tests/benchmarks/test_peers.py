@@ -218,3 +218,23 @@ def test_a_control_is_killed_only_past_the_control_limit_not_a_zero_budget_plus_
     assert peers.CONTROL_LIMIT_SECONDS > peers.OVERRUN_SECONDS
     assert f"still running {peers.CONTROL_LIMIT_SECONDS} s" in control["error"]
     assert "still running 660 s" in cell["error"]
+
+
+def test_a_guide_winner_that_never_read_a_parameter_is_retrained_as_the_same_network():
+    """Keras Tuner's best values left `units_1` and `units_2` out of a one-layer winner; the control's `nas.train`
+    wants every parameter of the guide's space, and the value given must not change the network."""
+    from benchmarks.peer_contenders.nas_rows import _with_unread_parameters
+    from nas.estimator.evaluator import build_model
+    from nas.settings.inputs import resolve_space
+
+    winner = {"space": "benchmarks.peer_contenders.guide_space:breast_cancer",
+              "arch": {"num_layers": 1, "units_0": 160, "activation": "relu", "dropout": True, "lr": 0.004}}
+    completed = _with_unread_parameters(winner)
+    assert completed["arch"] == {**winner["arch"], "units_1": 32, "units_2": 32}
+    space = resolve_space(winner["space"]).space
+    wider = {**completed["arch"], "units_1": 512, "units_2": 512}
+    counts = [build_model(space, space.validate(values), (30,), 2).count_params()
+              for values in (completed["arch"], wider)]
+    assert counts[0] == counts[1] == 30 * 160 + 160 + 160 * 2 + 2
+    three_layers = {**winner, "arch": {**wider, "num_layers": 3}}
+    assert _with_unread_parameters(three_layers) == three_layers  # nothing left out: nothing changes

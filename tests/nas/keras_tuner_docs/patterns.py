@@ -285,7 +285,8 @@ def lambda_layer_build_model(hp):
     import keras
 
     model = keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(),
-                              keras.layers.Lambda(lambda features: features * hp.Choice("scale", [0.5, 1.0])),
+                              keras.layers.Lambda(lambda features: features * 2.0),
+                              keras.layers.Dense(hp.Choice("units", [8, 16]), activation="relu"),
                               keras.layers.Dense(10, activation="softmax")])
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     return model
