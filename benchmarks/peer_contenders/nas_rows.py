@@ -139,6 +139,8 @@ def nas_train(task: Task, seed: int, work: Path, epochs: int, reference: str | N
     if finished.returncode != 0:
         return {"error": _error_line(finished), "command": command[1:]}
     figures = json.loads(finished.stdout.strip().splitlines()[-1])
-    test = figures["test_accuracy"] if task.maximise else figures["test_score"]
+    # nas.train of an architecture file reports its test metrics as compiled; a regression's loss is nas's "mse",
+    # the figure nas's own row reports as the objective val_loss's test score.
+    test = figures["test_accuracy"] if task.maximise else figures["test_metrics"]["loss"]
     return {"test": test, "params": figures["params"], "epochs": figures["epochs"], "command": command[1:],
             "architectures": 0, "curve": []}

@@ -238,3 +238,17 @@ def test_a_guide_winner_that_never_read_a_parameter_is_retrained_as_the_same_net
     assert counts[0] == counts[1] == 30 * 160 + 160 + 160 * 2 + 2
     three_layers = {**winner, "arch": {**wider, "num_layers": 3}}
     assert _with_unread_parameters(three_layers) == three_layers  # nothing left out: nothing changes
+
+
+def test_a_regression_control_reports_the_test_mse_that_nas_train_measured(tmp_path):
+    """The diabetes controls all failed with KeyError 'test_score': `nas.train` of an architecture file reports
+    its test metrics as compiled, and a regression's loss is the MSE of the table."""
+    from benchmarks.peer_contenders.nas_rows import nas_train
+    from benchmarks.peer_contenders.tasks import TASKS
+
+    winner = {"space": "mlp", "arch": {"depth": 1, "units_1": 8, "activation": "relu", "dropout": 0.0,
+                                       "batch_norm": False}}
+    figures = nas_train(TASKS["diabetes"], 0, tmp_path, 1, architecture=winner, name="keras-tuner-random-nas")
+    assert "error" not in figures, figures
+    assert figures["epochs"] == 1 and figures["params"] == 10 * 8 + 8 + 8 + 1
+    assert 1000 < figures["test"] < 40000  # an MSE of targets from 25 to 346 after one epoch, not an accuracy
