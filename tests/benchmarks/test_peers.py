@@ -246,9 +246,9 @@ def test_a_regression_control_reports_the_test_mse_that_nas_train_measured(tmp_p
     from benchmarks.peer_contenders.nas_rows import nas_train
     from benchmarks.peer_contenders.tasks import TASKS
 
-    winner = {"space": "mlp", "arch": {"depth": 1, "units_1": 8, "activation": "relu", "dropout": 0.0,
+    winner = {"space": "mlp", "arch": {"depth": 1, "units_1": 32, "activation": "relu", "dropout": 0.0,
                                        "batch_norm": False}}
     figures = nas_train(TASKS["diabetes"], 0, tmp_path, 1, architecture=winner, name="keras-tuner-random-nas")
     assert "error" not in figures, figures
-    assert figures["epochs"] == 1 and figures["params"] == 10 * 8 + 8 + 8 + 1
+    assert figures["epochs"] == 1 and figures["params"] == 10 * 32 + 32 + 32 + 1
     assert 1000 < figures["test"] < 40000  # an MSE of targets from 25 to 346 after one epoch, not an accuracy
