@@ -24,12 +24,13 @@ from benchmarks.reproduce_lecture import FINAL_RECIPE
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
+
 def _with_unread_parameters(architecture: dict) -> dict:
     """The winner of Keras Tuner's guide space with a value for each parameter its build never read.
 
     Keras Tuner's best values can leave out what the winning trial never read (`units_1` of a one-layer network,
     in Hyperband and BayesianOptimization on breast cancer); nas's view of the guide's build has every `units_i` of
-    its loop, and `nas.train` wants them all. The lowest option builds the same network, since it is never read.
+    its loop, and `nas.train` wants them all. The lowest value builds the same network, since it is never read.
     """
     if ":" not in architecture["space"]:  # nas's own space: architecture_of already kept only what is active
         return architecture
@@ -38,7 +39,7 @@ def _with_unread_parameters(architecture: dict) -> dict:
     values = dict(architecture["arch"])
     for parameter in resolve_space(architecture["space"]).space.parameters:
         if parameter.name not in values:
-            values[parameter.name] = parameter.options[0] if hasattr(parameter, "options") else parameter.low
+            values[parameter.name] = parameter.grid()[0]  # a Choice's first option, a range's low end
     return {**architecture, "arch": values}
 
 
